@@ -1,0 +1,67 @@
+/**
+ * Compression codecs, registered by name; the repository config names the one in use.
+ * Every compressed payload starts with one codec byte so a reader never guesses:
+ * 0 = stored raw, 1 = zstd.
+ */
+import { Compressor, Decompressor } from 'zstd-napi';
+import { IntegrityError } from './errors.js';
+
+export const CODEC_RAW = 0;
+export const CODEC_ZSTD = 1;
+
+/** A chunk is stored raw unless compression saves at least this fraction. */
+const MIN_SAVING = 1 / 32;
+/** Bytes sampled to decide whether a large chunk is worth compressing. */
+const PROBE_BYTES = 4096;
+
+export interface Codec {
+  /** Returns `codec byte ‖ payload`; raw when compressing would not pay. */
+  pack(data: Uint8Array): Buffer;
+  unpack(data: Uint8Array, what: string): Buffer;
+}
+
+export function createZstdCodec(level = 3): Codec {
+  const compressor = new Compressor();
+  compressor.setParameters({ compressionLevel: level });
+  const probe = new Compressor();
+  probe.setParameters({ compressionLevel: 1 });
+  const decompressor = new Decompressor();
+
+  const raw = (data: Uint8Array) => {
+    const out = Buffer.allocUnsafe(data.length + 1);
+    out[0] = CODEC_RAW;
+    out.set(data, 1);
+    return out;
+  };
+
+  return {
+    pack(data) {
+      if (data.length < 64) return raw(data);
+      // Incompressible data (media, encrypted, already compressed) is common in volumes: a cheap
+      // probe on a sample avoids spending a full compression pass on it.
+      if (data.length > PROBE_BYTES * 4) {
+        const sample = data.subarray(0, PROBE_BYTES);
+        if (probe.compress(sample).length > PROBE_BYTES * (1 - MIN_SAVING)) return raw(data);
+      }
+      const z = compressor.compress(data);
+      if (z.length > data.length * (1 - MIN_SAVING)) return raw(data);
+      const out = Buffer.allocUnsafe(z.length + 1);
+      out[0] = CODEC_ZSTD;
+      out.set(z, 1);
+      return out;
+    },
+    unpack(data, what) {
+      const codec = data[0];
+      const body = Buffer.from(data.buffer, data.byteOffset + 1, data.byteLength - 1);
+      if (codec === CODEC_RAW) return body;
+      if (codec === CODEC_ZSTD) {
+        try {
+          return decompressor.decompress(body);
+        } catch (cause) {
+          throw new IntegrityError(`${what}: zstd payload does not decompress`, { cause });
+        }
+      }
+      throw new IntegrityError(`${what}: unknown codec ${codec}`);
+    },
+  };
+}
