@@ -1,0 +1,111 @@
+/**
+ * Content-defined chunking, FastCDC style (Xia et al., 2016): a 32-bit gear rolling hash,
+ * normalized chunking with a stricter mask before the average size and a looser one after it,
+ * and no hashing of the first `minSize` bytes of a chunk. The gear table is derived from the
+ * repository's key, so chunk boundaries (and thus sizes) reveal nothing across repositories.
+ */
+import { createCipheriv } from 'node:crypto';
+import type { ChunkerParams } from './types.js';
+
+export const DEFAULT_CHUNKER: ChunkerParams = {
+  algorithm: 'fastcdc-gear32-v1',
+  minSize: 16 * 1024,
+  avgSize: 64 * 1024,
+  maxSize: 256 * 1024,
+};
+
+export function validateChunkerParams(p: ChunkerParams): void {
+  const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (p.algorithm !== 'fastcdc-gear32-v1') throw new Error(`unknown chunker ${p.algorithm}`);
+  if (!pow2(p.avgSize) || p.avgSize < 256 || p.avgSize > 1 << 24) {
+    throw new Error('chunker avgSize must be a power of two between 256 B and 16 MiB');
+  }
+  if (!(p.minSize > 0 && p.minSize < p.avgSize && p.avgSize < p.maxSize)) {
+    throw new Error('chunker sizes must satisfy 0 < min < avg < max');
+  }
+}
+
+/** 256 pseudo-random 32-bit values from AES-CTR under the seed. */
+export function gearTable(seed: Buffer): Int32Array {
+  const cipher = createCipheriv('aes-256-ctr', seed.subarray(0, 32), Buffer.alloc(16));
+  const bytes = cipher.update(Buffer.alloc(256 * 4));
+  const table = new Int32Array(256);
+  for (let i = 0; i < 256; i++) table[i] = bytes.readInt32LE(i * 4);
+  return table;
+}
+
+/** A mask of `bits` one-bits at the top of a 32-bit word (the bits with the longest history). */
+function topBits(bits: number): number {
+  return bits >= 32 ? -1 : ~((1 << (32 - bits)) - 1);
+}
+
+export interface CutFinder {
+  /**
+   * Returns the length of the next chunk of `data[start, end)`, or -1 when no cut point exists
+   * yet and fewer than `maxSize` bytes are available (more data is needed).
+   */
+  next(data: Uint8Array, start: number, end: number): number;
+  readonly params: ChunkerParams;
+}
+
+export function createCutFinder(params: ChunkerParams, gear: Int32Array): CutFinder {
+  validateChunkerParams(params);
+  const { minSize, avgSize, maxSize } = params;
+  const bits = Math.round(Math.log2(avgSize));
+  const maskS = topBits(bits + 2); // before avgSize: harder to cut
+  const maskL = topBits(bits - 2); // after avgSize: easier to cut
+  return {
+    params,
+    next(data, start, end) {
+      const available = end - start;
+      if (available <= minSize) return -1;
+      const limit = Math.min(available, maxSize);
+      const normal = Math.min(limit, avgSize);
+      let h = 0;
+      let i = minSize;
+      for (; i < normal; i++) {
+        h = ((h << 1) + gear[data[start + i]!]!) | 0;
+        if ((h & maskS) === 0) return i + 1;
+      }
+      for (; i < limit; i++) {
+        h = ((h << 1) + gear[data[start + i]!]!) | 0;
+        if ((h & maskL) === 0) return i + 1;
+      }
+      return limit === maxSize ? maxSize : -1;
+    },
+  };
+}
+
+/**
+ * Splits a byte stream fed in arbitrary pieces into chunks. Holds at most one partial chunk
+ * (< maxSize) between pushes. Returned chunks are views: copy them if you keep them past the
+ * next push.
+ */
+export class StreamChunker {
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly finder: CutFinder) {}
+
+  push(piece: Uint8Array): Buffer[] {
+    const data = this.pending.length
+      ? Buffer.concat([this.pending, piece])
+      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const chunks: Buffer[] = [];
+    let pos = 0;
+    for (;;) {
+      const len = this.finder.next(data, pos, data.length);
+      if (len < 0) break;
+      chunks.push(data.subarray(pos, pos + len));
+      pos += len;
+    }
+    this.pending = pos < data.length ? Buffer.from(data.subarray(pos)) : Buffer.alloc(0);
+    return chunks;
+  }
+
+  /** The final chunk (may be shorter than minSize), or none for an empty remainder. */
+  finish(): Buffer[] {
+    const rest = this.pending;
+    this.pending = Buffer.alloc(0);
+    return rest.length ? [rest] : [];
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Pack files bundle many sealed blobs into one storage object:
+ *
+ *   blob_1 ‖ blob_2 ‖ … ‖ blob_n ‖ sealed header ‖ header length (uint32 LE)
+ *
+ * Each blob is sealed on its own (so one blob can be read with a range request); the header is a
+ * sealed JSON array of `[id, type, offset, length, plainLength]` that lets `check` and index
+ * repair find every blob without the index.
+ */
+import type { RepoContext } from './context.js';
+import { openJson, sealJson } from './context.js';
+import { IntegrityError } from './errors.js';
+import type { BlobType } from './types.js';
+
+export type PackHeaderRow = [id: string, type: 0 | 1, offset: number, length: number, plain: number];
+
+export interface PackedBlob {
+  id: string;
+  type: BlobType;
+  offset: number;
+  length: number;
+  plainLength: number;
+}
+
+export const typeCode = (type: BlobType): 0 | 1 => (type === 'tree' ? 1 : 0);
+export const typeName = (code: number): BlobType => (code === 1 ? 'tree' : 'data');
+
+export function packKey(packId: string): string {
+  return `data/${packId.slice(0, 2)}/${packId}`;
+}
+
+export function packIdFromKey(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+/** Accumulates sealed blobs until the pack is big enough to upload. */
+export class PackWriter {
+  private parts: Uint8Array[] = [];
+  private rows: PackHeaderRow[] = [];
+  private size = 0;
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.rows.length;
+  }
+
+  add(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
+    this.rows.push([id, typeCode(type), this.size, sealed.length, plainLength]);
+    this.parts.push(sealed);
+    this.size += sealed.length;
+  }
+
+  /** Returns the pack's bytes and its blobs, and resets the writer. */
+  finish(ctx: RepoContext): { data: Buffer; blobs: PackedBlob[] } {
+    const header = sealJson(ctx, this.rows);
+    const trailer = Buffer.alloc(4);
+    trailer.writeUInt32LE(header.length);
+    const data = Buffer.concat([...this.parts, header, trailer]);
+    const blobs = this.rows.map(([id, t, offset, length, plainLength]) => ({
+      id,
+      type: typeName(t),
+      offset,
+      length,
+      plainLength,
+    }));
+    this.parts = [];
+    this.rows = [];
+    this.size = 0;
+    return { data, blobs };
+  }
+}
+
+/** Reads a pack's header: from the whole pack bytes, or from storage with two range reads. */
+export async function readPackHeader(
+  ctx: RepoContext,
+  packId: string,
+  size?: number,
+): Promise<PackedBlob[]> {
+  const key = packKey(packId);
+  const total = size ?? (await ctx.storage.stat(key)).size;
+  if (total < 4) throw new IntegrityError(`pack ${packId}: too short`);
+  const len = (await ctx.storage.get(key, { offset: total - 4, length: 4 })).readUInt32LE(0);
+  if (len + 4 > total) throw new IntegrityError(`pack ${packId}: header length out of range`);
+  const sealed = await ctx.storage.get(key, { offset: total - 4 - len, length: len });
+  return parseHeader(ctx, packId, sealed, total - 4 - len);
+}
+
+export function parseHeaderFromPack(ctx: RepoContext, packId: string, data: Buffer): PackedBlob[] {
+  if (data.length < 4) throw new IntegrityError(`pack ${packId}: too short`);
+  const len = data.readUInt32LE(data.length - 4);
+  if (len + 4 > data.length) throw new IntegrityError(`pack ${packId}: header length out of range`);
+  const start = data.length - 4 - len;
+  return parseHeader(ctx, packId, data.subarray(start, data.length - 4), start);
+}
+
+function parseHeader(
+  ctx: RepoContext,
+  packId: string,
+  sealed: Uint8Array,
+  headerStart: number,
+): PackedBlob[] {
+  const rows = openJson<PackHeaderRow[]>(ctx, sealed, `pack ${packId} header`);
+  if (!Array.isArray(rows)) throw new IntegrityError(`pack ${packId}: header is not a list`);
+  return rows.map(([id, t, offset, length, plainLength]) => {
+    if (offset < 0 || offset + length > headerStart) {
+      throw new IntegrityError(`pack ${packId}: blob ${id} lies outside the pack`);
+    }
+    return { id, type: typeName(t), offset, length, plainLength };
+  });
+}

@@ -1,0 +1,293 @@
+/**
+ * Saves blobs into the repository: chunk work is spread over worker threads, new blobs are
+ * bundled into packs and uploaded concurrently, index files are written as packs land.
+ * Memory is bounded by `maxInFlightBytes` (data handed to workers and not yet packed) plus
+ * `uploadConcurrency` packs, whatever the size of the data.
+ */
+import { cpus } from 'node:os';
+import type { Repository } from '../repository.js';
+import { contentId, randomId, seal } from '../crypto.js';
+import { EngineError } from '../errors.js';
+import { packKey, PackWriter, type PackedBlob } from '../pack.js';
+import { indexFileFrom, writeIndexFile } from '../repo-index.js';
+import type { BlobType } from '../types.js';
+import { inlineEndpoint, threadEndpoint, workerScript, type Endpoint } from './endpoints.js';
+import type { FromWorker, WorkerInit } from './protocol.js';
+
+export interface SaverOptions {
+  /** Worker threads; 0 runs chunk work inline. Default: one per CPU (at most 4). */
+  workers?: number;
+  maxInFlightBytes?: number;
+  uploadConcurrency?: number;
+  /** Write an index file after this many packs (so interrupted work is reusable). */
+  indexEveryPacks?: number;
+}
+
+export interface SaverStats {
+  blobsAdded: number;
+  bytesAdded: number;
+  storedBytesAdded: number;
+}
+
+export interface SavedContent {
+  content: string[];
+  size: number;
+}
+
+interface Job {
+  endpoint: Lane;
+  content: string[];
+  size: number;
+  onBytes?: (n: number) => void;
+  resolve(result: SavedContent): void;
+  reject(err: Error): void;
+}
+
+interface Lane {
+  endpoint: Endpoint;
+  load: number;
+}
+
+const MiB = 1 << 20;
+
+export class BlobSaver {
+  readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, storedBytesAdded: 0 };
+  private readonly lanes: Lane[] = [];
+  private readonly jobs = new Map<number, Job>();
+  private readonly claimed = new Set<string>();
+  private readonly packers: Record<BlobType, PackWriter> = { data: new PackWriter(), tree: new PackWriter() };
+  private readonly uploads = new Set<Promise<void>>();
+  private readonly indexWrites = new Set<Promise<void>>();
+  private unindexed: Array<{ id: string; blobs: PackedBlob[] }> = [];
+  private waiters: Array<() => void> = [];
+  private nextJob = 1;
+  private inFlight = 0;
+  private outstandingStores = 0;
+  private failure?: Error;
+  private readonly maxInFlight: number;
+  private readonly uploadConcurrency: number;
+  private readonly indexEvery: number;
+
+  constructor(
+    private readonly repo: Repository,
+    options: SaverOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlightBytes ?? 48 * MiB;
+    this.uploadConcurrency = options.uploadConcurrency ?? 4;
+    this.indexEvery = options.indexEveryPacks ?? 8;
+    const init: WorkerInit = {
+      idKey: repo.keys.id,
+      encryptionKey: repo.keys.encryption,
+      gearSeed: repo.keys.gearSeed,
+      chunker: repo.config.chunker,
+      compressionLevel: repo.config.compression.level,
+    };
+    const count = options.workers ?? Math.min(4, Math.max(1, cpus().length));
+    const script = count > 0 ? workerScript() : undefined;
+    const receive = (msg: FromWorker) => this.receive(msg);
+    if (script) {
+      for (let i = 0; i < count; i++) {
+        this.lanes.push({ endpoint: threadEndpoint(script, init, receive), load: 0 });
+      }
+    } else {
+      this.lanes.push({ endpoint: inlineEndpoint(init, receive), load: 0 });
+    }
+  }
+
+  /**
+   * Chunks and saves a byte stream; resolves with its blob ids once all of it is chunked.
+   * With `owned`, the pieces are whole buffers the caller hands over (they are transferred to a
+   * worker thread and become unusable); otherwise they are copied.
+   */
+  async saveStream(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: { onBytes?: (n: number) => void; owned?: boolean } = {},
+  ): Promise<SavedContent> {
+    this.assertUsable();
+    const lane = this.lanes.reduce((a, b) => (b.load < a.load ? b : a));
+    const job = this.nextJob++;
+    const result = new Promise<SavedContent>((resolve, reject) => {
+      this.jobs.set(job, { endpoint: lane, content: [], size: 0, onBytes: options.onBytes, resolve, reject });
+    });
+    result.catch(() => {});
+    const send = (piece: Uint8Array, final: boolean) => {
+      const whole = piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength;
+      const own = options.owned && whole ? piece : new Uint8Array(piece);
+      this.inFlight += own.byteLength;
+      lane.load += own.byteLength;
+      lane.endpoint.post({ t: 'data', job, data: own, final }, [own.buffer as ArrayBuffer]);
+    };
+    try {
+      for await (const piece of source) {
+        if (!piece.byteLength) continue;
+        await this.waitForCapacity();
+        send(piece, false);
+      }
+    } catch (err) {
+      this.jobs.get(job)?.reject(err as Error);
+      this.jobs.delete(job);
+      throw err;
+    }
+    send(new Uint8Array(0), true);
+    return result;
+  }
+
+  /** Saves bytes already in memory (a document). */
+  saveBytes(data: Uint8Array): Promise<SavedContent> {
+    return this.saveStream([data]);
+  }
+
+  /** Saves one tree blob (sealed on this thread; trees are small). Returns its id. */
+  async saveTree(data: Buffer): Promise<string> {
+    this.assertUsable();
+    const id = contentId(this.repo.keys.id, data);
+    if (this.repo.index.has(id) || this.claimed.has(id)) return id;
+    this.claimed.add(id);
+    const sealed = seal(this.repo.keys.encryption, this.repo.codec.pack(data));
+    this.addToPack(id, 'tree', sealed, data.length);
+    await this.waitForCapacity();
+    return id;
+  }
+
+  /** Waits until every saved blob is in an uploaded pack and indexed. */
+  async flush(): Promise<void> {
+    await this.waitFor(() => this.outstandingStores === 0);
+    for (const type of ['data', 'tree'] as const) {
+      if (this.packers[type].count) this.upload(type);
+    }
+    while (this.uploads.size) await Promise.all([...this.uploads]);
+    this.assertUsable();
+    this.writeIndex();
+    while (this.indexWrites.size) await Promise.all([...this.indexWrites]);
+    this.assertUsable();
+  }
+
+  /**
+   * Stops after an error or cancellation: uploads already running finish and get indexed (the
+   * next backup reuses them); nothing else is written.
+   */
+  async abort(): Promise<void> {
+    this.failure ??= new EngineError('ECANCELED', 'backup canceled');
+    for (const job of this.jobs.values()) job.reject(this.failure);
+    this.jobs.clear();
+    await Promise.allSettled([...this.uploads]);
+    this.writeIndex();
+    await Promise.allSettled([...this.indexWrites]);
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.endpoint.close()));
+    this.lanes.length = 0;
+  }
+
+  private receive(msg: FromWorker): void {
+    if (msg.t === 'error') return this.fail(new EngineError('EWORKER', `chunk worker failed: ${msg.message}`));
+    if (msg.t === 'sealed') {
+      for (const blob of msg.blobs) {
+        this.outstandingStores--;
+        this.inFlight -= blob.plainLength;
+        this.addToPack(blob.id, 'data', blob.data, blob.plainLength);
+      }
+      return this.wake();
+    }
+    const job = this.jobs.get(msg.job);
+    if (!job) return;
+    const store: string[] = [];
+    const drop: string[] = [];
+    let bytes = 0;
+    for (const { id, length } of msg.chunks) {
+      job.content.push(id);
+      bytes += length;
+      if (this.repo.index.has(id) || this.claimed.has(id)) {
+        drop.push(id);
+        this.inFlight -= length;
+      } else {
+        this.claimed.add(id);
+        store.push(id);
+      }
+    }
+    job.size += bytes;
+    job.endpoint.load -= bytes;
+    this.outstandingStores += store.length;
+    if (store.length || drop.length) job.endpoint.endpoint.post({ t: 'resolve', store, drop });
+    if (bytes) job.onBytes?.(bytes);
+    if (msg.final) {
+      this.jobs.delete(msg.job);
+      job.resolve({ content: job.content, size: job.size });
+    }
+    this.wake();
+  }
+
+  private addToPack(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
+    const packer = this.packers[type];
+    packer.add(id, type, sealed, plainLength);
+    this.stats.blobsAdded++;
+    this.stats.bytesAdded += plainLength;
+    if (packer.bytes >= this.repo.config.packSize) this.upload(type);
+  }
+
+  private upload(type: BlobType): void {
+    const { data, blobs } = this.packers[type].finish(this.repo);
+    const id = randomId();
+    this.stats.storedBytesAdded += data.length;
+    const done = this.repo.storage
+      .put(packKey(id), data)
+      .then(() => {
+        this.repo.index.addPack(id, blobs);
+        this.unindexed.push({ id, blobs });
+        if (this.unindexed.length >= this.indexEvery) this.writeIndex();
+      })
+      .catch((err: Error) => this.fail(err))
+      .finally(() => {
+        this.uploads.delete(done);
+        this.wake();
+      });
+    this.uploads.add(done);
+  }
+
+  private writeIndex(): void {
+    if (!this.unindexed.length) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    const done = writeIndexFile(this.repo, indexFileFrom(packs))
+      .then((fileId) => void this.repo.index.files.add(fileId))
+      .catch((err: Error) => this.fail(err))
+      .finally(() => {
+        this.indexWrites.delete(done);
+        this.wake();
+      });
+    this.indexWrites.add(done);
+  }
+
+  private async waitForCapacity(): Promise<void> {
+    await this.waitFor(
+      () => this.inFlight < this.maxInFlight && this.uploads.size < this.uploadConcurrency,
+    );
+  }
+
+  private async waitFor(ready: () => boolean): Promise<void> {
+    for (;;) {
+      this.assertUsable();
+      if (ready()) return;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const job of this.jobs.values()) job.reject(err);
+    this.jobs.clear();
+    this.wake();
+  }
+
+  private assertUsable(): void {
+    if (this.failure) throw this.failure;
+  }
+}

@@ -1,0 +1,59 @@
+/** Where chunk work runs: worker threads (default) or inline on the main thread (tests, tiny jobs). */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { WorkerCore } from './worker-core.js';
+
+export interface Endpoint {
+  post(msg: ToWorker, transfer?: ArrayBuffer[]): void;
+  close(): Promise<void>;
+}
+
+export type Receive = (msg: FromWorker) => void;
+
+export function inlineEndpoint(init: WorkerInit, receive: Receive): Endpoint {
+  const core = new WorkerCore(init);
+  let closed = false;
+  return {
+    post(msg) {
+      // Asynchronous like a thread, so callers never depend on re-entrancy.
+      queueMicrotask(() => {
+        if (closed) return;
+        try {
+          for (const out of core.handle(msg)) receive(out.msg);
+        } catch (err) {
+          receive({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+        }
+      });
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+/**
+ * The compiled worker script. Under a test runner the engine runs from its TypeScript sources,
+ * where no `.js` sibling exists; then the built copy in dist/ is used, if there is one.
+ */
+export function workerScript(): URL | undefined {
+  const here = new URL('./worker-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const built = new URL('../../dist/pipeline/worker-thread.js', import.meta.url);
+  return existsSync(fileURLToPath(built)) ? built : undefined;
+}
+
+export function threadEndpoint(script: URL, init: WorkerInit, receive: Receive): Endpoint {
+  const worker = new Worker(script, { workerData: init });
+  worker.on('message', receive);
+  worker.on('error', (err) => receive({ t: 'error', message: err.message }));
+  return {
+    post(msg, transfer) {
+      worker.postMessage(msg, transfer ?? []);
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}

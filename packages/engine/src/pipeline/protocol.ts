@@ -1,0 +1,39 @@
+/**
+ * Messages between the backup pipeline (main thread) and its chunk workers. A job is one byte
+ * stream (a file, a document, a tar stream). Workers cut, hash and keep chunks until the main
+ * thread — which owns the index — says which ones are new (`store`) and which are known (`drop`).
+ */
+import type { ChunkerParams } from '../types.js';
+
+export interface WorkerInit {
+  idKey: Uint8Array;
+  encryptionKey: Uint8Array;
+  gearSeed: Uint8Array;
+  chunker: ChunkerParams;
+  compressionLevel: number;
+}
+
+export type ToWorker =
+  | { t: 'data'; job: number; data: Uint8Array; final: boolean }
+  | { t: 'resolve'; store: string[]; drop: string[] };
+
+export interface ChunkRef {
+  id: string;
+  length: number;
+}
+
+export interface SealedBlob {
+  id: string;
+  plainLength: number;
+  data: Uint8Array;
+}
+
+export type FromWorker =
+  | { t: 'chunks'; job: number; chunks: ChunkRef[]; final: boolean }
+  | { t: 'sealed'; blobs: SealedBlob[] }
+  | { t: 'error'; message: string };
+
+export interface Outgoing<M> {
+  msg: M;
+  transfer: ArrayBuffer[];
+}
