@@ -26,3 +26,11 @@ export {
 export type { SaverOptions } from './pipeline/blob-saver.js';
 export * from './lock.js';
 export { PROGRAM, VERSION } from './version.js';
+export * from './audit.js';
+export * from './forget-policy.js';
+export { check, parseSubset, type CheckOptions, type CheckReport } from './check.js';
+export { forget, deleteSnapshots, type ForgetOptions } from './forget.js';
+export { prune, type PruneOptions, type PruneReport } from './prune.js';
+export { copySnapshots, type CopyOptions, type CopyReport } from './copy.js';
+export { diffSnapshots, type DiffEntry, type DiffReport, type ChangeKind } from './diff.js';
+export { collectReferences } from './references.js';

@@ -3,6 +3,7 @@
  * one with a password. Operations (backup, restore, check, prune…) are functions in their own
  * modules that take a Repository.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_CHUNKER, validateChunkerParams } from './chunker.js';
 import { createZstdCodec, type Codec } from './compression.js';
@@ -25,6 +26,8 @@ export interface InitOptions {
   scrypt?: Partial<ScryptParams>;
   host?: string;
   user?: string;
+  /** Share chunker parameters and content ids with this repository (for efficient `copy`). */
+  identityFrom?: Repository;
 }
 
 export interface OpenOptions {
@@ -52,7 +55,11 @@ export class Repository implements RepoContext {
     keyId: string,
     options: OpenOptions,
   ) {
-    this.keys = deriveKeys(master);
+    this.keys = {
+      ...deriveKeys(master),
+      id: Buffer.from(config.identity.idKey, 'base64'),
+      gearSeed: Buffer.from(config.identity.gearSeed, 'base64'),
+    };
     this.currentKeyId = keyId;
     this.codec = createZstdCodec(config.compression.level);
     this.index = new MasterIndex();
@@ -73,7 +80,8 @@ export class Repository implements RepoContext {
     if (await storage.exists('config')) {
       throw new EngineError('EEXIST', `a repository already exists at ${storage.location}`);
     }
-    const chunker = { ...DEFAULT_CHUNKER, ...options.chunker };
+    const source = options.identityFrom?.config;
+    const chunker = source ? source.chunker : { ...DEFAULT_CHUNKER, ...options.chunker };
     validateChunkerParams(chunker);
     const config: RepoConfig = {
       version: FORMAT_VERSION,
@@ -84,6 +92,10 @@ export class Repository implements RepoContext {
       compression: { algorithm: 'zstd', level: options.compressionLevel ?? 3 },
       encryption: 'aes-256-gcm',
       packSize: options.packSize ?? DEFAULT_PACK_SIZE,
+      identity: source?.identity ?? {
+        idKey: randomBytes(32).toString('base64'),
+        gearSeed: randomBytes(32).toString('base64'),
+      },
     };
     const master = newMasterSecret();
     const keyId = await writeKey(storage, master, password, options);

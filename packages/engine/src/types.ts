@@ -20,6 +20,12 @@ export interface RepoConfig {
   encryption: 'aes-256-gcm';
   /** Target size of a pack file in bytes. */
   packSize: number;
+  /**
+   * Secrets that decide chunk boundaries and content ids (base64). Random per repository; a
+   * repository initialised with another's identity gets the same ids for the same data, so
+   * `copy` between them moves only missing blobs without reading the rest.
+   */
+  identity: { idKey: string; gearSeed: string };
 }
 
 export type BlobType = 'data' | 'tree';

@@ -59,6 +59,8 @@ export class BlobSaver {
   private readonly uploads = new Set<Promise<void>>();
   private readonly indexWrites = new Set<Promise<void>>();
   private unindexed: Array<{ id: string; blobs: PackedBlob[] }> = [];
+  private queued: Array<{ data: Buffer; blobs: PackedBlob[] }> = [];
+  private queuedBytes = 0;
   private waiters: Array<() => void> = [];
   private nextJob = 1;
   private inFlight = 0;
@@ -138,15 +140,28 @@ export class BlobSaver {
   }
 
   /** Saves one tree blob (sealed on this thread; trees are small). Returns its id. */
-  async saveTree(data: Buffer): Promise<string> {
+  saveTree(data: Buffer): Promise<string> {
+    return this.saveBlob('tree', data);
+  }
+
+  /**
+   * Saves one already-cut blob, sealed on this thread: trees, and blobs copied from another
+   * repository. Returns its id; known blobs are not stored again.
+   */
+  async saveBlob(type: BlobType, data: Buffer): Promise<string> {
     this.assertUsable();
     const id = contentId(this.repo.keys.id, data);
     if (this.repo.index.has(id) || this.claimed.has(id)) return id;
     this.claimed.add(id);
     const sealed = seal(this.repo.keys.encryption, this.repo.codec.pack(data));
-    this.addToPack(id, 'tree', sealed, data.length);
+    this.addToPack(id, type, sealed, data.length);
     await this.waitForCapacity();
     return id;
+  }
+
+  /** True if the repository has the blob or this saver is storing it. */
+  has(id: string): boolean {
+    return this.repo.index.has(id) || this.claimed.has(id);
   }
 
   /** Waits until every saved blob is in an uploaded pack and indexed. */
@@ -155,8 +170,7 @@ export class BlobSaver {
     for (const type of ['data', 'tree'] as const) {
       if (this.packers[type].count) this.upload(type);
     }
-    while (this.uploads.size) await Promise.all([...this.uploads]);
-    this.assertUsable();
+    await this.waitFor(() => this.queued.length === 0 && this.uploads.size === 0);
     this.writeIndex();
     while (this.indexWrites.size) await Promise.all([...this.indexWrites]);
     this.assertUsable();
@@ -170,6 +184,7 @@ export class BlobSaver {
     this.failure ??= new EngineError('ECANCELED', 'backup canceled');
     for (const job of this.jobs.values()) job.reject(this.failure);
     this.jobs.clear();
+    this.queued = [];
     await Promise.allSettled([...this.uploads]);
     this.writeIndex();
     await Promise.allSettled([...this.indexWrites]);
@@ -227,10 +242,26 @@ export class BlobSaver {
     if (packer.bytes >= this.repo.config.packSize) this.upload(type);
   }
 
+  /** Finishes the current pack of a type and queues it for upload. */
   private upload(type: BlobType): void {
-    const { data, blobs } = this.packers[type].finish(this.repo);
+    const pack = this.packers[type].finish(this.repo);
+    this.stats.storedBytesAdded += pack.data.length;
+    this.queued.push(pack);
+    this.queuedBytes += pack.data.length;
+    this.pump();
+  }
+
+  /** Starts queued uploads while fewer than `uploadConcurrency` run. */
+  private pump(): void {
+    while (this.queued.length && this.uploads.size < this.uploadConcurrency && !this.failure) {
+      const { data, blobs } = this.queued.shift()!;
+      this.queuedBytes -= data.length;
+      this.startUpload(data, blobs);
+    }
+  }
+
+  private startUpload(data: Buffer, blobs: PackedBlob[]): void {
     const id = randomId();
-    this.stats.storedBytesAdded += data.length;
     const done = this.repo.storage
       .put(packKey(id), data)
       .then(() => {
@@ -241,6 +272,7 @@ export class BlobSaver {
       .catch((err: Error) => this.fail(err))
       .finally(() => {
         this.uploads.delete(done);
+        this.pump();
         this.wake();
       });
     this.uploads.add(done);
@@ -262,7 +294,7 @@ export class BlobSaver {
 
   private async waitForCapacity(): Promise<void> {
     await this.waitFor(
-      () => this.inFlight < this.maxInFlight && this.uploads.size < this.uploadConcurrency,
+      () => this.inFlight + this.queuedBytes < this.maxInFlight && this.queued.length === 0,
     );
   }
 
