@@ -244,7 +244,7 @@ describe('robustness', () => {
 
   it('a backup killed halfway leaves a clean repository, and the next backup reuses its uploads', async () => {
     const inner = new MemoryStorage();
-    const repo = await initTestRepo(inner, 'pw', { packSize: 128 * 1024 });
+    await initTestRepo(inner, "pw", { packSize: 128 * 1024 });
     const data = randomBytesSeeded(3 << 20, 42);
     // Storage starts failing after 12 more writes: the backup dies mid-way.
     const faulty = new FaultyStorage(inner, { failPutAfter: 12 });
