@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+import { createControllers } from '../controllers/index.js';
+import { testingContext } from '../controllers/testing-store.js';
+import { T } from '../controllers/util.js';
+import type { Controller, ExecRequest, KubeObject } from '../store-api.js';
+import { handleExecUpgrade } from './index.js';
+
+interface Outcome {
+  stdout: Buffer;
+  stderr: Buffer;
+  status: Record<string, unknown> | string | undefined;
+  firstFrames: number[][];
+}
+
+describe('pods/exec over WebSocket', () => {
+  let dir: string;
+  let server: http.Server;
+  let port: number;
+  let controllers: Controller[];
+  const ctx = { value: undefined as unknown as ReturnType<typeof testingContext> };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kube-sim-exec-'));
+    const c = testingContext(dir);
+    ctx.value = c;
+    c.store.create(T.storageclasses, undefined, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'hostpath.csi.k8s.io',
+    });
+    c.store.create(T.pvcs, 'ns', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    c.store.create({ group: '', version: 'v1', resource: 'configmaps' }, 'ns', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cfg' },
+      data: { 'app.conf': 'a=1\n' },
+    });
+    c.store.create(T.pods, 'ns', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'box' },
+      spec: {
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            volumeMounts: [
+              { name: 'data', mountPath: '/data' },
+              { name: 'cfg', mountPath: '/etc/cfg' },
+              { name: 'scratch', mountPath: '/scratch' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
+          { name: 'cfg', configMap: { name: 'cfg' } },
+          { name: 'scratch', emptyDir: {} },
+        ],
+      },
+    });
+    controllers = createControllers();
+    for (const k of controllers) k.start(c);
+    for (let i = 0; i < 500; i++) {
+      const pod = c.store.get(T.pods, 'ns', 'box');
+      if ((pod?.status as { phase?: string } | undefined)?.phase === 'Running') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    server = http.createServer((_req, res) => res.end());
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const exec: ExecRequest = {
+        namespace: 'ns',
+        pod: url.searchParams.get('pod') ?? 'box',
+        container: url.searchParams.get('container') ?? undefined,
+        command: url.searchParams.getAll('command'),
+        stdin: url.searchParams.get('stdin') === 'true',
+        tty: false,
+      };
+      handleExecUpgrade(c, req, socket, head, exec);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    for (const k of controllers) k.stop();
+    await new Promise((r) => server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function exec(command: string[], opts: { stdin?: Buffer; protocol?: string; pod?: string } = {}): Promise<Outcome> {
+    const q = new URLSearchParams();
+    for (const c of command) q.append('command', c);
+    if (opts.stdin) q.set('stdin', 'true');
+    if (opts.pod) q.set('pod', opts.pod);
+    const protocol = opts.protocol ?? 'v5.channel.k8s.io';
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/exec?${q}`, [protocol]);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const frames: number[][] = [];
+    let status: Outcome['status'];
+    return new Promise((resolve, rejectP) => {
+      ws.on('open', () => {
+        expect(ws.protocol).toBe(protocol);
+        if (opts.stdin) {
+          for (let i = 0; i < opts.stdin.length; i += 10_000) {
+            ws.send(Buffer.concat([Buffer.from([0]), opts.stdin.subarray(i, i + 10_000)]));
+          }
+          if (protocol === 'v5.channel.k8s.io') ws.send(Buffer.from([255, 0]));
+        }
+      });
+      ws.on('message', (data: Buffer) => {
+        if (frames.length < 2) frames.push([...data.subarray(0, 1)].concat(data.length));
+        const ch = data[0];
+        const payload = data.subarray(1);
+        if (ch === 1) out.push(payload);
+        else if (ch === 2) err.push(payload);
+        else if (ch === 3) {
+          const text = payload.toString('utf8');
+          status = protocol.startsWith('v4') || protocol.startsWith('v5') ? JSON.parse(text) : text;
+        }
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => rejectP(Object.assign(new Error(`HTTP ${res.statusCode}`), { body, statusCode: res.statusCode })));
+      });
+      ws.on('error', rejectP);
+      ws.on('close', () => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), status, firstFrames: frames }));
+    });
+  }
+
+  it('runs a command and reports Success', async () => {
+    const r = await exec(['sh', '-c', 'echo hello; echo oops >&2; cat /etc/cfg/app.conf']);
+    expect(r.firstFrames[0]).toEqual([1, 1]); // the empty "ready" frame on stdout
+    expect(r.stdout.toString()).toBe('hello\na=1\n');
+    expect(r.stderr.toString()).toBe('oops\n');
+    expect(r.status).toEqual({ metadata: {}, status: 'Success' });
+  });
+
+  it('reports a non-zero exit code the way the kubelet does', async () => {
+    const r = await exec(['sh', '-c', 'exit 3']);
+    expect(r.status).toEqual({
+      metadata: {},
+      status: 'Failure',
+      message: 'command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3',
+      reason: 'NonZeroExitCode',
+      details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+    });
+    const missing = await exec(['nosuchcmd']);
+    expect((missing.status as { details: { causes: Array<{ message: string }> } }).details.causes[0]?.message).toBe('127');
+  });
+
+  it('streams stdin to tar and data back, byte for byte, over v5 and v4', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const src = await mkdtemp(join(tmpdir(), 'kube-sim-exec-src-'));
+    const payload = Buffer.alloc(2_000_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + (i >> 10)) & 0xff;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(src, 'blob.bin'), payload);
+    const archive = execFileSync('tar', ['cf', '-', '-C', src, 'blob.bin'], { maxBuffer: 1 << 26 });
+    const x = await exec(['tar', '-xmf', '-', '-C', '/data'], { stdin: archive });
+    expect(x.stderr.toString()).toBe('');
+    expect(x.status).toEqual({ metadata: {}, status: 'Success' });
+    const pvc = ctx.value.store.get(T.pvcs, 'ns', 'data') as KubeObject;
+    const pvDir = join(dir, 'volumes', (pvc.spec as { volumeName: string }).volumeName);
+    expect((await readFile(join(pvDir, 'blob.bin'))).equals(payload)).toBe(true);
+    const sum = await exec(['sha256sum', '/data/blob.bin'], { protocol: 'v4.channel.k8s.io' });
+    expect(sum.stdout.toString()).toBe(`${createHash('sha256').update(payload).digest('hex')}  /data/blob.bin\n`);
+    expect(sum.status).toEqual({ metadata: {}, status: 'Success' });
+    const back = await exec(['tar', 'cf', '-', '/data/blob.bin']);
+    const listing = execFileSync('tar', ['xOf', '-', 'data/blob.bin'], { input: back.stdout, maxBuffer: 1 << 26 });
+    expect(Buffer.from(listing).equals(payload)).toBe(true);
+    await rm(src, { recursive: true, force: true });
+  });
+
+  it('refuses unknown pods and unsupported protocols before upgrading', async () => {
+    await expect(exec(['true'], { pod: 'ghost' })).rejects.toMatchObject({ statusCode: 404 });
+    await expect(exec(['true'], { protocol: 'base64.channel.k8s.io' })).rejects.toMatchObject({ statusCode: 400 });
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * `pods/exec` for kube-sim. The core parses the request (namespace, pod, container, command,
+ * stdin/tty), authenticates and authorizes it, and hands the upgrade to `handleExecUpgrade`.
+ *
+ * WebSocket channel protocols (`v5.channel.k8s.io`, `v4.channel.k8s.io`, and the older
+ * `v3`/`v2`/`channel.k8s.io`): every binary message starts with a channel byte — 0 stdin,
+ * 1 stdout, 2 stderr, 3 error (a JSON metav1.Status from v4 on), 4 terminal resize — and v5
+ * adds channel 255, "close": `[255, 0]` from the client ends stdin.
+ */
+import type http from 'node:http';
+import type stream from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+
+import { WebSocketServer, type WebSocket } from 'ws';
+
+import type { ExecRequest, SimContext } from '../store-api.js';
+import { errorStatus, exitStatus, findTarget, runInContainer, type ExecTarget } from './session.js';
+
+export { PodFs } from './vfs.js';
+export { run as runBusybox } from './busybox.js';
+
+const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+const ERROR = 3;
+const RESIZE = 4;
+const CLOSE = 255;
+
+const wss = new WebSocketServer({
+  noServer: true,
+  perMessageDeflate: false,
+  maxPayload: 64 * 1024 * 1024,
+  handleProtocols: (offered: Set<string>) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
+});
+
+function reject(socket: stream.Duplex, code: number, status: Record<string, unknown>): void {
+  const body = JSON.stringify(status);
+  const text = code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : code === 403 ? 'Forbidden' : 'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export function handleExecUpgrade(
+  ctx: SimContext,
+  req: http.IncomingMessage,
+  socket: stream.Duplex,
+  head: Buffer,
+  exec: ExecRequest,
+): void {
+  let target: ExecTarget;
+  try {
+    target = findTarget(ctx, exec);
+  } catch (err) {
+    const { code, status } = errorStatus(err);
+    reject(socket, code, status);
+    return;
+  }
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade !== 'websocket') {
+    reject(socket, 400, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `unsupported upgrade protocol ${req.headers.upgrade ?? ''}: kube-sim serves exec over WebSocket (v4/v5.channel.k8s.io)`,
+      reason: 'BadRequest',
+      code: 400,
+    });
+    return;
+  }
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (offered.length > 0 && !PROTOCOLS.some((p) => offered.includes(p))) {
+    reject(socket, 400, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${PROTOCOLS.join(' ')}]`,
+      reason: 'BadRequest',
+      code: 400,
+    });
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    void serve(ctx, ws, exec, target);
+  });
+}
+
+async function serve(ctx: SimContext, ws: WebSocket, exec: ExecRequest, target: ExecTarget): Promise<void> {
+  const version = ws.protocol.startsWith('v') ? Number(ws.protocol[1]) : 1;
+  const abort = new AbortController();
+  let closed = false;
+  ws.on('close', () => {
+    closed = true;
+    abort.abort();
+    if (!stdin.readableEnded) stdin.push(null);
+  });
+  ws.on('error', () => {});
+
+  const stdin = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      if (!closed) ws.resume();
+    },
+  });
+  stdin.on('error', () => {});
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (!isBinary && buf.length === 0) return;
+    if (buf.length === 0) return;
+    const channel = buf[0];
+    if (channel === STDIN) {
+      if (!exec.stdin || stdin.readableEnded) return;
+      if (buf.length > 1 && !stdin.push(buf.subarray(1))) ws.pause();
+    } else if (channel === CLOSE && version >= 5) {
+      if (buf[1] === STDIN && !stdin.readableEnded) stdin.push(null);
+    } else if (channel === RESIZE) {
+      // terminal size: nothing to do for the busybox
+    }
+  });
+  if (!exec.stdin) stdin.push(null);
+
+  const channelWriter = (channel: number) => {
+    const w = new Writable({
+      highWaterMark: 256 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        if (closed || ws.readyState !== ws.OPEN) {
+          cb(Object.assign(new Error('broken pipe'), { code: 'EPIPE' }));
+          return;
+        }
+        const frame = Buffer.allocUnsafe(chunk.length + 1);
+        frame[0] = channel;
+        chunk.copy(frame, 1);
+        ws.send(frame, { binary: true }, (err) => cb(err ? Object.assign(err, { code: 'EPIPE' }) : undefined));
+      },
+    });
+    w.on('error', () => {});
+    return w;
+  };
+  const stdout = channelWriter(STDOUT);
+  const stderr = exec.tty ? stdout : channelWriter(STDERR);
+  // tell the client the streams are ready (the kubelet writes an empty stdout frame)
+  ws.send(Buffer.from([STDOUT]), { binary: true });
+
+  let code: number;
+  let failure: Record<string, unknown> | undefined;
+  try {
+    code = await runInContainer(ctx, target, exec.command, { stdin, stdout, stderr, signal: abort.signal });
+  } catch (err) {
+    code = 1;
+    failure = errorStatus(err).status;
+  }
+  await Promise.all(
+    [...new Set([stdout, stderr])].map(
+      (w) => new Promise<void>((resolve) => (w.writableFinished || w.destroyed ? resolve() : w.end(() => resolve()))),
+    ),
+  ).catch(() => {});
+  if (closed || ws.readyState !== ws.OPEN) return;
+  const status = failure ?? exitStatus(exec.command, code);
+  if (version >= 4) {
+    ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(JSON.stringify(status))]), { binary: true });
+  } else if (status.status !== 'Success') {
+    ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(String(status.message ?? 'error'))]), { binary: true });
+  }
+  ws.close(1000);
+}

@@ -1,0 +1,84 @@
+/**
+ * One exec session, independent of the transport: picks the container, builds its file system
+ * view, runs the command through the busybox and reports the result as the kubelet does (a
+ * metav1.Status: Success, or Failure with reason NonZeroExitCode and an ExitCode cause).
+ */
+import type { Readable, Writable } from 'node:stream';
+
+import type { ExecRequest, KubeObject, SimContext } from '../store-api.js';
+import { T } from '../controllers/util.js';
+import { run, type Proc } from './busybox.js';
+import { ExecSetupError, containerView, type ContainerSpec } from './mounts.js';
+import { PodFs } from './vfs.js';
+
+export interface ExecTarget {
+  pod: KubeObject;
+  container: ContainerSpec;
+}
+
+/** Checks that the pod and container can be exec'ed into; throws ExecSetupError otherwise. */
+export function findTarget(ctx: SimContext, exec: ExecRequest): ExecTarget {
+  const pod = ctx.store.get(T.pods, exec.namespace, exec.pod);
+  if (!pod) throw new ExecSetupError(404, 'NotFound', `pods "${exec.pod}" not found`);
+  const containers = ((pod.spec as { containers?: ContainerSpec[] } | undefined)?.containers ?? []) as ContainerSpec[];
+  const wanted = exec.container || pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] || containers[0]?.name;
+  const container = containers.find((c) => c.name === wanted);
+  if (!container) {
+    throw new ExecSetupError(
+      400,
+      'BadRequest',
+      `container ${wanted} is not valid for pod ${exec.pod}`,
+    );
+  }
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    throw new ExecSetupError(400, 'BadRequest', `cannot exec into a container in a completed pod; current phase is ${phase}`);
+  }
+  if (phase !== 'Running') {
+    throw new ExecSetupError(400, 'BadRequest', `unable to upgrade connection: container not found ("${container.name}")`);
+  }
+  return { pod, container };
+}
+
+export interface ExecIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  signal: AbortSignal;
+}
+
+/** Runs the command; resolves with its exit code. */
+export async function runInContainer(ctx: SimContext, target: ExecTarget, command: string[], io: ExecIo): Promise<number> {
+  const view = await containerView(ctx, target.pod, target.container);
+  const proc: Proc = {
+    fs: new PodFs(view.mounts),
+    cwd: view.cwd,
+    env: view.env,
+    stdin: io.stdin,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    status: 0,
+    signal: io.signal,
+  };
+  return run(command, proc);
+}
+
+/** The Status the kubelet writes on the error channel (v4 and later). */
+export function exitStatus(command: string[], code: number): Record<string, unknown> {
+  if (code === 0) return { metadata: {}, status: 'Success' };
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+  };
+}
+
+export function errorStatus(err: unknown): { code: number; status: Record<string, unknown> } {
+  const e = err instanceof ExecSetupError ? err : new ExecSetupError(500, 'InternalError', `error executing command in container: ${err instanceof Error ? err.message : String(err)}`);
+  return {
+    code: e.code,
+    status: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code },
+  };
+}
