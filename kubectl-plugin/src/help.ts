@@ -1,0 +1,21 @@
+/** Help text shared by every command. */
+import { ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_REPOSITORY, ENV_TO_PASSWORD } from './config.js';
+
+export const ENVIRONMENT_HELP = `
+Repository URLs:
+  /path/to/repo or file:///path/to/repo    a local directory
+  s3://bucket/prefix?endpoint=URL&region=R&forcePathStyle=true
+                                           S3 or S3-compatible (MinIO, B2, Ceph…); all parameters optional
+  default (no --repo, no ${ENV_REPOSITORY}): ~/.local/share/kubectl-backup/repository
+    ($XDG_DATA_HOME/kubectl-backup/repository when XDG_DATA_HOME is set)
+
+Environment:
+  ${ENV_REPOSITORY}   repository URL when --repo is not given
+  ${ENV_PASSWORD}     repository password when --password-file is not given
+  ${ENV_NEW_PASSWORD} new password for "repo key add" and "repo key passwd"
+  ${ENV_TO_PASSWORD}  destination password for "repo copy"
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION
+                              S3 credentials and region (never put credentials in the URL)
+Without a password flag or variable, the password is asked on the terminal (without echo);
+with no terminal the command fails. Exit codes: 0 success, 1 failure, 2 usage error.
+`;
