@@ -1,0 +1,243 @@
+#!/usr/bin/env node
+// Engine benchmark, side by side with restic (not a test; it prints figures, asserts none):
+//   node packages/engine/bench/engine-bench.mjs [--size MiB] [--dir DIR] [--keep]
+//        [--mutate PCT] [--seed N] [--skip-restic] [--cpu-prof DIR]
+// Measures an initial backup, an incremental one after `mkdata --mutate PCT`, the bytes that
+// incremental added to the repository, a restore (checked byte for byte against the source) and
+// peak RSS. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
+// line of output is one JSON object with the figures.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = (name) => fileURLToPath(new URL(name, import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1024' },
+    dir: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    mutate: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '1' },
+    'skip-restic': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const MiB = 1 << 20;
+
+/** Runs a command; resolves with its wall time, stdout and peak RSS (via /usr/bin/time). */
+async function run(cmd, args, env = process.env) {
+  const rssFile = join(work, '.rss');
+  const argv = TIME ? [TIME, '-f', '%M', '-o', rssFile, cmd, ...args] : [cmd, ...args];
+  const started = process.hrtime.bigint();
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const code = await new Promise((res, rej) => child.on('error', rej).on('close', res));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${stderr}`);
+  const rssBytes = TIME ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop()) * 1024 : null;
+  return { seconds, stdout, rssBytes };
+}
+
+const sh = (script) => run('sh', ['-c', script]);
+/** Reads the data set once so both tools start from the same (warm) page cache. */
+const warm = () => sh(`find '${data}' -type f -print0 | xargs -0 cat > /dev/null; sync`);
+
+async function ours(step, ...args) {
+  const prof = opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt['cpu-prof'], step)] : [];
+  const r = await run(process.execPath, [...prof, here('run-step.mjs'), step, oursRepo, ...args]);
+  const result = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { ...r, result, rssBytes: r.rssBytes ?? result.maxRssBytes };
+}
+
+const resticEnv = () => ({
+  ...process.env,
+  RESTIC_REPOSITORY: resticRepo,
+  RESTIC_PASSWORD: 'bench-password',
+  RESTIC_CACHE_DIR: join(work, 'restic-cache'),
+});
+const restic = (...args) => run('restic', args, resticEnv());
+
+/** restic's `backup --json` summary line. */
+function resticSummary(stdout) {
+  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return lines.find((l) => l.message_type === 'summary') ?? {};
+}
+
+/** Total size of the regular files under a directory (the repository's bytes on disk). */
+async function treeBytes(dir) {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await treeBytes(p);
+    else if (e.isFile()) total += (await lstat(p)).size;
+  }
+  return total;
+}
+
+/** Throws unless both trees hold the same names, types and file bytes. */
+async function compareTrees(a, b, rel = '') {
+  const [la, lb] = await Promise.all([a, b].map(async (d) => (await readdir(join(d, rel))).sort()));
+  if (la.join('/') !== lb.join('/')) throw new Error(`restored tree differs in ${rel || '.'}: [${la}] vs [${lb}]`);
+  for (const name of la) {
+    const p = join(rel, name);
+    const [sa, sb] = await Promise.all([lstat(join(a, p)), lstat(join(b, p))]);
+    if (sa.isDirectory() !== sb.isDirectory()) throw new Error(`restored ${p}: type differs`);
+    if (sa.isDirectory()) await compareTrees(a, b, p);
+    else if (sa.size !== sb.size || !(await sameBytes(join(a, p), join(b, p)))) throw new Error(`restored ${p}: bytes differ`);
+  }
+}
+
+async function sameBytes(fa, fb) {
+  const [ha, hb] = await Promise.all([open(fa), open(fb)]);
+  try {
+    const [ba, bb] = [Buffer.alloc(MiB), Buffer.alloc(MiB)];
+    for (;;) {
+      const [ra, rb] = await Promise.all([ha.read(ba, 0, MiB, null), hb.read(bb, 0, MiB, null)]);
+      if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      if (ra.bytesRead === 0) return true;
+    }
+  } finally {
+    await Promise.all([ha.close(), hb.close()]);
+  }
+}
+
+/** Times an incremental backup and measures the repository's growth. */
+async function incremental(repoDir, backupFn) {
+  await warm();
+  const before = await treeBytes(repoDir);
+  const r = await backupFn();
+  return { ...r, growth: (await treeBytes(repoDir)) - before };
+}
+
+// ---- the run ----
+
+const size = Number(opt.size);
+const made = !opt.dir || !existsSync(opt.dir);
+const work = opt.dir ? resolve(opt.dir) : await mkdtemp(join(tmpdir(), 'engine-bench-'));
+const data = join(work, 'data');
+const oursRepo = join(work, 'ours-repo');
+const resticRepo = join(work, 'restic-repo');
+const parts = ['data', 'ours-repo', 'ours-restore', 'restic-repo', 'restic-cache', 'restic-restore', '.rss'];
+await mkdir(work, { recursive: true });
+await Promise.all(parts.map((p) => rm(join(work, p), { recursive: true, force: true })));
+
+let resticVersion = null;
+if (!opt['skip-restic']) {
+  const v = spawnSync('restic', ['version'], { encoding: 'utf8' });
+  if (v.error || v.status !== 0) {
+    console.log('restic is not on PATH: measuring ours only (install it, e.g. `apt-get install restic`, to compare).');
+  } else resticVersion = v.stdout.trim();
+}
+const log = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+log(`work dir ${work}; ${size} MiB data set, --mutate ${opt.mutate}, seed ${opt.seed}; ${resticVersion ?? 'restic skipped'}`);
+log(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+log(`peak RSS via ${TIME ? '/usr/bin/time %M' : 'process.resourceUsage() of our step runner (restic: n/a)'}`);
+log('page cache: not dropped; the data set is read once (find | xargs cat) and `sync`ed before each backup, so both sides read from a warm cache');
+
+try {
+  log('generating the data set (not timed)');
+  await run(process.execPath, [here('mkdata.mjs'), data, String(size), opt.seed]);
+  const o = {};
+  const r = {};
+
+  log('ours: init + initial backup');
+  await ours('init');
+  await warm();
+  o.initial = await ours('backup', data);
+  if (resticVersion) {
+    log('restic: init + initial backup');
+    await restic('init', '--repository-version', '2');
+    await warm();
+    r.initial = await restic('backup', '--json', data);
+  }
+
+  log(`mutating ${opt.mutate}% of the data (not timed)`);
+  await run(process.execPath, [here('mkdata.mjs'), data, String(size), opt.seed, '--mutate', opt.mutate]);
+
+  log('ours: incremental backup');
+  o.incr = await incremental(oursRepo, () => ours('backup', data));
+  if (resticVersion) {
+    log('restic: incremental backup');
+    r.incr = await incremental(resticRepo, () => restic('backup', '--json', data));
+    r.incr.summary = resticSummary(r.incr.stdout);
+  }
+
+  log('ours: restore latest + byte comparison');
+  await sh('sync');
+  o.restore = await ours('restore', join(work, 'ours-restore'));
+  await compareTrees(data, join(work, 'ours-restore'));
+  await rm(join(work, 'ours-restore'), { recursive: true });
+  if (resticVersion) {
+    log('restic: restore latest + byte comparison');
+    await sh('sync');
+    r.restore = await restic('restore', 'latest', '--target', join(work, 'restic-restore'));
+    await compareTrees(data, join(work, 'restic-restore', data));
+  }
+  log('both restores are byte-identical to the source');
+  log(`load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share the CPUs: figures are noisier when it is high)`);
+
+  const figures = (s) => ({
+    initialSeconds: s.initial.seconds,
+    incrementalSeconds: s.incr.seconds,
+    incrementalAddedBytes: s.incr.growth,
+    restoreSeconds: s.restore.seconds,
+    peakRssBytes: [s.initial, s.incr, s.restore].some((x) => x.rssBytes == null)
+      ? null
+      : Math.max(s.initial.rssBytes, s.incr.rssBytes, s.restore.rssBytes),
+  });
+  const res = { ours: figures(o), restic: resticVersion ? figures(r) : null };
+  const ratio = (a, b) => (a && b ? Number((a / b).toFixed(3)) : null);
+  res.ratios = {
+    initialSpeedup: ratio(res.restic?.initialSeconds, res.ours.initialSeconds),
+    incrementalBytes: ratio(res.ours.incrementalAddedBytes, res.restic?.incrementalAddedBytes),
+    restoreSpeedup: ratio(res.restic?.restoreSeconds, res.ours.restoreSeconds),
+  };
+  printTable(o, r, res);
+  console.log(JSON.stringify(res));
+} catch (err) {
+  console.error(`\nBENCH FAILED: ${err.message}\n(work dir kept for inspection: ${work})`);
+  process.exit(1);
+}
+if (!opt.keep) {
+  await Promise.all(parts.map((p) => rm(join(work, p), { recursive: true, force: true })));
+  if (made) await rmdir(work).catch(() => {});
+}
+
+function printTable(o, r, res) {
+  const s = (x) => (x == null ? 'n/a' : `${x.toFixed(2)} s`);
+  const mib = (x) => (x == null ? 'n/a' : `${(x / MiB).toFixed(1)} MiB`);
+  const rate = (x) => (x == null ? 'n/a' : `${(size / x).toFixed(1)} MiB/s`);
+  const x = (v) => (v == null ? '' : `${v.toFixed(2)}×`);
+  const q = (a, b) => (a != null && b ? a / b : null);
+  const R = res.restic ?? {};
+  const rows = [
+    ['step', 'ours', 'restic', 'ratio', 'target'],
+    ['initial backup', s(o.initial.seconds), s(r.initial?.seconds), x(q(r.initial?.seconds, o.initial.seconds)), 'speedup ≥ 2×'],
+    ['  throughput', rate(o.initial.seconds), rate(r.initial?.seconds), '', ''],
+    ['incremental backup', s(o.incr.seconds), s(r.incr?.seconds), x(q(r.incr?.seconds, o.incr.seconds)), ''],
+    ['  repo growth', mib(o.incr.growth), mib(R.incrementalAddedBytes), x(res.ratios.incrementalBytes), 'ours/restic ≤ 0.4×'],
+    ['  reported added', mib(o.incr.result.storedBytesAdded), mib(r.incr?.summary.data_added_packed ?? r.incr?.summary.data_added), '', ''],
+    ['restore', s(o.restore.seconds), s(r.restore?.seconds), x(q(r.restore?.seconds, o.restore.seconds)), 'speedup ≥ 1.5×'],
+    ['peak RSS initial', mib(o.initial.rssBytes), mib(r.initial?.rssBytes), '', ''],
+    ['peak RSS incremental', mib(o.incr.rssBytes), mib(r.incr?.rssBytes), '', ''],
+    ['peak RSS restore', mib(o.restore.rssBytes), mib(r.restore?.rssBytes), '', ''],
+    ['peak RSS (max)', mib(res.ours.peakRssBytes), mib(R.peakRssBytes), x(q(res.ours.peakRssBytes, R.peakRssBytes)), 'ours ≤ 256 MB'],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  console.log('');
+  for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  console.log('');
+  console.log('Times are whole-process wall times (start-up and key derivation included); ratios of times are restic/ours.');
+  console.log(`Ours in-process: initial ${s(o.initial.result.seconds)}, incremental ${s(o.incr.result.seconds)}, restore ${s(o.restore.result.seconds)}.`);
+  console.log('Repo growth = bytes of the files added under the repository directory by the incremental backup (packs, index, snapshot).');
+  const field = r.incr?.summary.data_added_packed != null ? 'data_added_packed' : 'data_added (before compression in restic < 0.17)';
+  console.log(`Reported added: ours snapshot.stats.storedBytesAdded (packs only)${r.incr ? `; restic summary ${field}` : ''}.`);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// One engine operation in its own process, so the bench can time it and read its peak RSS:
+//   node run-step.mjs init REPO | backup REPO DIR | restore REPO TARGET
+// Prints one JSON line: the step's own result plus `seconds` (inside the process, after start-up)
+// and `maxRssBytes` (this process, worker threads included).
+import { LocalStorage, Repository, backup, restoreDirectory } from '../dist/index.js';
+
+const PASSWORD = 'bench-password';
+
+const [step, repoDir, path] = process.argv.slice(2);
+const storage = new LocalStorage(repoDir);
+const started = process.hrtime.bigint();
+let result;
+if (step === 'init') {
+  const repo = await Repository.init(storage, PASSWORD);
+  await repo.close();
+  result = { id: repo.id };
+} else if (step === 'backup' || step === 'restore') {
+  const repo = await Repository.open(storage, PASSWORD);
+  if (step === 'backup') result = (await backup(repo, { directory: path })).stats;
+  else result = await restoreDirectory(repo, 'latest', path);
+  await repo.close();
+} else {
+  console.error('usage: node run-step.mjs init REPO | backup REPO DIR | restore REPO TARGET');
+  process.exit(2);
+}
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+console.log(JSON.stringify({ step, ...result, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
