@@ -122,3 +122,18 @@ describe('repository open', () => {
     await expect(Repository.open(new MemoryStorage(), 'x')).rejects.toThrow(/no repository/);
   });
 });
+
+describe('unreadable input', () => {
+  it('a file that cannot be read fails its job with EREAD (the backup turns it into a warning)', async () => {
+    const repo = await initTestRepo();
+    const saver = repo.newSaver({ workers: 0 });
+    await expect(saver.saveFile('/nonexistent/file', 10)).rejects.toMatchObject({ code: 'EREAD' });
+    await saver.close();
+  });
+
+  it('refuses to back up nothing, or a path that is not a directory', async () => {
+    const repo = await initTestRepo();
+    await expect(backup(repo, {})).rejects.toThrow(/nothing to back up/);
+    await expect(backup(repo, { directory: '/nonexistent-dir' }, { saver: { workers: 0 } })).rejects.toThrow(/no such directory/);
+  });
+});

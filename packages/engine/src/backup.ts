@@ -4,7 +4,8 @@
  * written, and files whose size, mtime, ctime and inode match the parent snapshot are not read.
  */
 import type { Stats } from 'node:fs';
-import { open as openFile, lstat, readdir, readlink, type FileHandle } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EngineError, UsageError } from './errors.js';
 import { withRepoLock } from './op-lock.js';
@@ -48,8 +49,6 @@ export interface BackupOptions {
   /** Files read at once (default 8). */
   fileConcurrency?: number;
 }
-
-const READ_SIZE = 4 << 20;
 
 export async function backup(repo: Repository, source: BackupSource, options: BackupOptions = {}): Promise<Snapshot> {
   if (!source.directory && !source.documents && !source.streams?.length) {
@@ -153,19 +152,31 @@ class BackupRun {
     return this.saveDir(dir, parentTree);
   }
 
-  /** Counts files and bytes ahead of the backup so progress has totals. */
-  private async scan(dir: string): Promise<void> {
-    try {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await this.scan(p);
-        else if (e.isFile()) {
-          this.progress.filesTotal++;
-          this.progress.bytesTotal += (await lstat(p)).size;
+  /**
+   * Counts files and bytes ahead of the backup so progress has totals. Synchronous metadata
+   * calls (cheap on a local or cached file system) with a yield every few hundred entries.
+   */
+  private async scan(root: string): Promise<void> {
+    const stack = [root];
+    let sinceYield = 0;
+    while (stack.length && !this.options.signal?.aborted) {
+      const dir = stack.pop()!;
+      try {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const p = join(dir, e.name);
+          if (e.isDirectory()) stack.push(p);
+          else if (e.isFile()) {
+            this.progress.filesTotal++;
+            this.progress.bytesTotal += lstatSync(p).size;
+          }
+          if (++sinceYield >= 256) {
+            sinceYield = 0;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
         }
+      } catch {
+        // The backup itself reports unreadable entries.
       }
-    } catch {
-      // The backup itself reports unreadable entries.
     }
   }
 
@@ -190,7 +201,7 @@ class BackupRun {
       const path = join(dir, name);
       let st: Stats;
       try {
-        st = await lstat(path);
+        st = lstatSync(path);
       } catch (err) {
         this.warn(`cannot stat ${path}: ${(err as Error).message}`);
         continue;
@@ -229,25 +240,12 @@ class BackupRun {
 
   private async saveFile(path: string, node: TreeNode): Promise<void> {
     this.checkAborted();
-    let handle;
     try {
-      handle = await openFile(path, 'r');
-    } catch (err) {
-      this.warn(`cannot read ${path}: ${(err as Error).message}`);
-      node.content = undefined;
-      this.files--;
-      this.bytesTotal -= node.size;
-      return;
-    }
-    try {
-      const { content, size } = await this.saver.saveStream(readChunks(handle, node.size), {
-        owned: true,
-        onBytes: (n) => {
-          this.progress.bytesDone += n;
-          this.progress.currentItem = path;
-          this.progress.bytesAdded = this.saver.stats.bytesAdded;
-          this.progress.tick();
-        },
+      const { content, size } = await this.saver.saveFile(path, node.size, (n) => {
+        this.progress.bytesDone += n;
+        this.progress.currentItem = path;
+        this.progress.bytesAdded = this.saver.stats.bytesAdded;
+        this.progress.tick();
       });
       if (size !== node.size) {
         this.warn(`${path} changed size while it was read (${node.size} → ${size} bytes)`);
@@ -257,8 +255,12 @@ class BackupRun {
       node.content = content;
       this.blobs += content.length;
       this.progress.filesDone++;
-    } finally {
-      await handle.close();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EREAD') throw err;
+      this.warn(`cannot read ${path}: ${(err as Error).message}`);
+      node.content = undefined;
+      this.files--;
+      this.bytesTotal -= node.size;
     }
   }
 
@@ -313,16 +315,4 @@ function unchanged(old: TreeNode, st: Stats): boolean {
     old.inode === st.ino &&
     old.content !== undefined
   );
-}
-
-async function* readChunks(handle: FileHandle, expected: number): AsyncGenerator<Uint8Array> {
-  let remaining = expected;
-  for (;;) {
-    const size = remaining > 0 ? Math.min(READ_SIZE, remaining) : 64 * 1024;
-    const buf = Buffer.allocUnsafeSlow(size);
-    const { bytesRead } = await handle.read(buf, 0, size, null);
-    if (bytesRead === 0) return;
-    remaining -= bytesRead;
-    yield bytesRead === size ? buf : buf.subarray(0, bytesRead);
-  }
 }

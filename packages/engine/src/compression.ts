@@ -15,6 +15,8 @@ const MIN_SAVING = 1 / 32;
 const PROBE_BYTES = 4096;
 
 export interface Codec {
+  /** Chooses raw or zstd for `data`; the body is `data` itself when raw (no copy). */
+  encode(data: Uint8Array): { codec: number; body: Uint8Array };
   /** Returns `codec byte ‖ payload`; raw when compressing would not pay. */
   pack(data: Uint8Array): Buffer;
   unpack(data: Uint8Array, what: string): Buffer;
@@ -27,27 +29,26 @@ export function createZstdCodec(level = 3): Codec {
   probe.setParameters({ compressionLevel: 1 });
   const decompressor = new Decompressor();
 
-  const raw = (data: Uint8Array) => {
-    const out = Buffer.allocUnsafe(data.length + 1);
-    out[0] = CODEC_RAW;
-    out.set(data, 1);
-    return out;
+  const encode = (data: Uint8Array): { codec: number; body: Uint8Array } => {
+    const raw = { codec: CODEC_RAW, body: data };
+    if (data.length < 64) return raw;
+    // Incompressible data (media, encrypted, already compressed) is common in volumes: a cheap
+    // probe on a sample avoids spending a full compression pass on it.
+    if (data.length > PROBE_BYTES * 4) {
+      const sample = data.subarray(0, PROBE_BYTES);
+      if (probe.compress(sample).length > PROBE_BYTES * (1 - MIN_SAVING)) return raw;
+    }
+    const z = compressor.compress(data);
+    return z.length > data.length * (1 - MIN_SAVING) ? raw : { codec: CODEC_ZSTD, body: z };
   };
 
   return {
+    encode,
     pack(data) {
-      if (data.length < 64) return raw(data);
-      // Incompressible data (media, encrypted, already compressed) is common in volumes: a cheap
-      // probe on a sample avoids spending a full compression pass on it.
-      if (data.length > PROBE_BYTES * 4) {
-        const sample = data.subarray(0, PROBE_BYTES);
-        if (probe.compress(sample).length > PROBE_BYTES * (1 - MIN_SAVING)) return raw(data);
-      }
-      const z = compressor.compress(data);
-      if (z.length > data.length * (1 - MIN_SAVING)) return raw(data);
-      const out = Buffer.allocUnsafe(z.length + 1);
-      out[0] = CODEC_ZSTD;
-      out.set(z, 1);
+      const { codec, body } = encode(data);
+      const out = Buffer.allocUnsafe(body.length + 1);
+      out[0] = codec;
+      out.set(body, 1);
       return out;
     },
     unpack(data, what) {

@@ -60,6 +60,25 @@ export function seal(key: Buffer, plain: Uint8Array, aad?: Buffer): Buffer {
   return Buffer.concat([head, body, tail, cipher.getAuthTag()]);
 }
 
+/**
+ * Seals `prefix ‖ body` (a codec byte and a payload) into one standalone buffer, without
+ * concatenating the plaintext first. The result owns its memory (it can be transferred).
+ */
+export function sealPayload(key: Buffer, prefix: number, body: Uint8Array): Uint8Array {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const out = new Uint8Array(1 + NONCE_BYTES + 1 + body.length + TAG_BYTES);
+  out[0] = SEAL_VERSION;
+  out.set(nonce, 1);
+  let pos = 1 + NONCE_BYTES;
+  for (const part of [cipher.update(Uint8Array.of(prefix)), cipher.update(body), cipher.final()]) {
+    out.set(part, pos);
+    pos += part.length;
+  }
+  out.set(cipher.getAuthTag(), pos);
+  return out;
+}
+
 /** Decrypts and authenticates a sealed object; throws IntegrityError on any mismatch. */
 export function open(key: Buffer, sealed: Uint8Array, what: string, aad?: Buffer): Buffer {
   if (sealed.length < SEAL_OVERHEAD || sealed[0] !== SEAL_VERSION) {

@@ -170,7 +170,7 @@ async function readBlobs(
 ): Promise<Array<{ entry: IndexEntry; plain: Buffer }>> {
   const out: Array<{ entry: IndexEntry; plain: Buffer }> = [];
   const MAX_GAP = 256 * 1024;
-  const MAX_SPAN = 32 << 20;
+  const MAX_SPAN = 8 << 20;
   let i = 0;
   while (i < entries.length) {
     let j = i + 1;

@@ -6,7 +6,7 @@
  */
 import { cpus } from 'node:os';
 import type { Repository } from '../repository.js';
-import { contentId, randomId, seal } from '../crypto.js';
+import { contentId, randomId, sealPayload } from '../crypto.js';
 import { EngineError } from '../errors.js';
 import { packKey, PackWriter, type PackedBlob } from '../pack.js';
 import { indexFileFrom, writeIndexFile } from '../repo-index.js';
@@ -36,6 +36,10 @@ export interface SavedContent {
 
 interface Job {
   endpoint: Lane;
+  /** File jobs: bytes are counted in flight when the worker reports them, not when sent. */
+  countOnReceive: boolean;
+  /** Bytes this job still adds to its lane's load. */
+  loadLeft: number;
   content: string[];
   size: number;
   onBytes?: (n: number) => void;
@@ -74,8 +78,8 @@ export class BlobSaver {
     private readonly repo: Repository,
     options: SaverOptions = {},
   ) {
-    this.maxInFlight = options.maxInFlightBytes ?? 48 * MiB;
-    this.uploadConcurrency = options.uploadConcurrency ?? 4;
+    this.maxInFlight = options.maxInFlightBytes ?? 32 * MiB;
+    this.uploadConcurrency = options.uploadConcurrency ?? 3;
     this.indexEvery = options.indexEveryPacks ?? 8;
     const init: WorkerInit = {
       idKey: repo.keys.id,
@@ -106,32 +110,54 @@ export class BlobSaver {
     options: { onBytes?: (n: number) => void; owned?: boolean } = {},
   ): Promise<SavedContent> {
     this.assertUsable();
-    const lane = this.lanes.reduce((a, b) => (b.load < a.load ? b : a));
-    const job = this.nextJob++;
-    const result = new Promise<SavedContent>((resolve, reject) => {
-      this.jobs.set(job, { endpoint: lane, content: [], size: 0, onBytes: options.onBytes, resolve, reject });
-    });
-    result.catch(() => {});
+    const { lane, job, result } = this.newJob(false, options.onBytes);
     const send = (piece: Uint8Array, final: boolean) => {
-      const whole = piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength;
-      const own = options.owned && whole ? piece : new Uint8Array(piece);
+      const own = options.owned ? piece : new Uint8Array(piece);
       this.inFlight += own.byteLength;
       lane.load += own.byteLength;
+      this.jobs.get(job)!.loadLeft += own.byteLength;
       lane.endpoint.post({ t: 'data', job, data: own, final }, [own.buffer as ArrayBuffer]);
     };
     try {
+      // One piece of look-ahead, so the last piece carries the final flag (one message less).
+      let previous: Uint8Array | undefined;
       for await (const piece of source) {
         if (!piece.byteLength) continue;
+        if (previous) send(previous, false);
         await this.waitForCapacity();
-        send(piece, false);
+        previous = piece;
       }
+      send(previous ?? new Uint8Array(0), true);
     } catch (err) {
       this.jobs.get(job)?.reject(err as Error);
       this.jobs.delete(job);
       throw err;
     }
-    send(new Uint8Array(0), true);
     return result;
+  }
+
+  /**
+   * Saves a file read by a worker thread (no file data crosses to this thread). Rejects with the
+   * read error if the file cannot be read.
+   */
+  async saveFile(path: string, size: number, onBytes?: (n: number) => void): Promise<SavedContent> {
+    this.assertUsable();
+    await this.waitForCapacity();
+    const { lane, job, result } = this.newJob(true, onBytes);
+    lane.load += size;
+    this.jobs.get(job)!.loadLeft = size;
+    lane.endpoint.post({ t: 'file', job, path, size });
+    return result;
+  }
+
+  private newJob(countOnReceive: boolean, onBytes?: (n: number) => void) {
+    const lane = this.lanes.reduce((a, b) => (b.load < a.load ? b : a));
+    const job = this.nextJob++;
+    const result = new Promise<SavedContent>((resolve, reject) => {
+      this.jobs.set(job, { endpoint: lane, countOnReceive, loadLeft: 0, content: [], size: 0, onBytes, resolve, reject });
+    });
+    result.catch(() => {});
+    return { lane, job, result };
   }
 
   /** Saves bytes already in memory (a document). */
@@ -153,7 +179,8 @@ export class BlobSaver {
     const id = contentId(this.repo.keys.id, data);
     if (this.repo.index.has(id) || this.claimed.has(id)) return id;
     this.claimed.add(id);
-    const sealed = seal(this.repo.keys.encryption, this.repo.codec.pack(data));
+    const { codec, body } = this.repo.codec.encode(data);
+    const sealed = sealPayload(this.repo.keys.encryption, codec, body);
     this.addToPack(id, type, sealed, data.length);
     await this.waitForCapacity();
     return id;
@@ -208,6 +235,13 @@ export class BlobSaver {
     }
     const job = this.jobs.get(msg.job);
     if (!job) return;
+    if (msg.error) {
+      this.jobs.delete(msg.job);
+      job.endpoint.load -= job.loadLeft;
+      job.reject(new EngineError('EREAD', msg.error));
+      return this.wake();
+    }
+    if (job.countOnReceive) for (const c of msg.chunks) this.inFlight += c.length;
     const store: string[] = [];
     const drop: string[] = [];
     let bytes = 0;
@@ -223,7 +257,9 @@ export class BlobSaver {
       }
     }
     job.size += bytes;
-    job.endpoint.load -= bytes;
+    const done = msg.final ? job.loadLeft : Math.min(bytes, job.loadLeft);
+    job.endpoint.load -= done;
+    job.loadLeft -= done;
     this.outstandingStores += store.length;
     if (store.length || drop.length) job.endpoint.endpoint.post({ t: 'resolve', store, drop });
     if (bytes) job.onBytes?.(bytes);

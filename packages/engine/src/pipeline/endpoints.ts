@@ -13,15 +13,15 @@ export interface Endpoint {
 export type Receive = (msg: FromWorker) => void;
 
 export function inlineEndpoint(init: WorkerInit, receive: Receive): Endpoint {
-  const core = new WorkerCore(init);
   let closed = false;
+  // Replies are delivered asynchronously, like a thread's, so callers never depend on re-entrancy.
+  const core = new WorkerCore(init, (out) => queueMicrotask(() => closed || receive(out.msg)));
   return {
     post(msg) {
-      // Asynchronous like a thread, so callers never depend on re-entrancy.
       queueMicrotask(() => {
         if (closed) return;
         try {
-          for (const out of core.handle(msg)) receive(out.msg);
+          core.handle(msg);
         } catch (err) {
           receive({ t: 'error', message: err instanceof Error ? err.message : String(err) });
         }

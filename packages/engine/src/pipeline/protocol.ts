@@ -15,6 +15,8 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { t: 'data'; job: number; data: Uint8Array; final: boolean }
+  /** Read a file in the worker (sync reads, in segments) and chunk it as one job. */
+  | { t: 'file'; job: number; path: string; size: number }
   | { t: 'resolve'; store: string[]; drop: string[] };
 
 export interface ChunkRef {
@@ -29,7 +31,7 @@ export interface SealedBlob {
 }
 
 export type FromWorker =
-  | { t: 'chunks'; job: number; chunks: ChunkRef[]; final: boolean }
+  | { t: 'chunks'; job: number; chunks: ChunkRef[]; final: boolean; error?: string }
   | { t: 'sealed'; blobs: SealedBlob[] }
   | { t: 'error'; message: string };
 

@@ -3,11 +3,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ToWorker, WorkerInit } from './protocol.js';
 import { WorkerCore } from './worker-core.js';
 
-const core = new WorkerCore(workerData as WorkerInit);
-parentPort!.on('message', (msg: ToWorker) => {
+const port = parentPort!;
+const core = new WorkerCore(workerData as WorkerInit, (out) => port.postMessage(out.msg, out.transfer));
+port.on('message', (msg: ToWorker) => {
   try {
-    for (const out of core.handle(msg)) parentPort!.postMessage(out.msg, out.transfer);
+    core.handle(msg);
   } catch (err) {
-    parentPort!.postMessage({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+    port.postMessage({ t: 'error', message: err instanceof Error ? err.message : String(err) });
   }
 });
