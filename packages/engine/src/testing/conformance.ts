@@ -27,11 +27,6 @@ export interface ConformanceOptions {
   largeObjectSize?: number;
   /** Objects in the pagination test (default 1100, more than one S3 listing page). */
   manyObjects?: number;
-  /**
-   * The store overwrites objects in place, so a read racing an overwrite can see a mix
-   * (s3rver does; S3, directories and memory do not). Skips that one test.
-   */
-  overwritesInPlace?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -330,7 +325,7 @@ export function describeStorageConformance(
         expect(await listAll(s, 'same')).toEqual([{ key: 'same', size: got.length }]);
       });
 
-      it.skipIf(options.overwritesInPlace)('concurrent reads while overwriting see whole values', async () => {
+      it('concurrent reads while overwriting see whole values', async () => {
         const a = Buffer.alloc(256 * 1024, 1);
         const b = Buffer.alloc(128 * 1024, 2);
         await s.put('rw', a);

@@ -16,12 +16,12 @@
  * await s3.stop();
  * ```
  *
- * Known differences from S3 (tests must not depend on them): s3rver writes objects in place, so
- * a GET racing a PUT of the same key can see a partial object; it does not verify SigV4
- * signatures (only the access key id); it ignores `If-None-Match`.
+ * Known differences from S3 (tests must not depend on them): s3rver does not verify SigV4
+ * signatures (only the access key id), ignores `If-None-Match` and checksum headers, and gives
+ * multipart objects a plain MD5 ETag.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,9 +50,99 @@ export interface StartS3rverOptions {
   startTimeoutMs?: number;
 }
 
-/** Runs in the child process (CommonJS, via `node -e`). */
+/**
+ * Runs in the child process (CommonJS, via `node -e`). Besides starting s3rver it makes its
+ * file store behave like S3 where s3rver 3.7.1 does not: `putObject` writes in place and
+ * answers before its bytes are flushed, and deletes prune directories that concurrent puts are
+ * writing into. Here a put streams into a temp file first, a per-key lock orders the short
+ * critical sections (rename + metadata, metadata + open, delete), deletes leave directories
+ * alone and listings that trip over a vanished file walk again — so objects appear whole and
+ * at once (atomic puts, read-after-write), as on S3.
+ */
 const CHILD_SCRIPT = `
-const S3rver = require(process.env.KB_S3RVER_MODULE);
+'use strict';
+const path = require('path');
+const fs = require('fs');
+const crypto = require('crypto');
+const { Transform } = require('stream');
+const { pipeline } = require('stream/promises');
+const modulePath = process.env.KB_S3RVER_MODULE;
+const S3rver = require(modulePath);
+const FilesystemStore = require(path.join(path.dirname(modulePath), 'stores', 'filesystem.js'));
+const tmpDir = process.env.KB_S3RVER_TMP;
+
+// Per-object lock: a put's rename + metadata write, a get's metadata read + open, a delete and
+// a copy of the same key never interleave.
+const tails = new Map();
+function locked(bucket, key, fn) {
+  const id = bucket + '/' + key;
+  const run = (tails.get(id) || Promise.resolve()).then(fn, fn);
+  const tail = run.then(() => {}, () => {});
+  tails.set(id, tail);
+  tail.then(() => { if (tails.get(id) === tail) tails.delete(id); });
+  return run;
+}
+const proto = FilesystemStore.prototype;
+for (const name of ['getObject', 'existsObject']) {
+  const original = proto[name];
+  proto[name] = function (bucket, key, ...rest) {
+    return locked(bucket, key, () => original.call(this, bucket, key, ...rest));
+  };
+}
+const originalCopy = proto.copyObject;
+proto.copyObject = function (srcBucket, srcKey, destBucket, destKey, ...rest) {
+  return locked(destBucket, destKey, () => originalCopy.call(this, srcBucket, srcKey, destBucket, destKey, ...rest));
+};
+// Delete without pruning empty directories: the pruning raced with puts into them.
+proto.deleteObject = function (bucket, key) {
+  return locked(bucket, key, () =>
+    Promise.all(['object', 'object.md5', 'metadata.json'].map((resource) =>
+      fs.promises.rm(this.getResourcePath(bucket, key, resource), { force: true }))));
+};
+// A listing walks the tree synchronously and fails if a file goes away under it: walk again.
+const originalList = proto.listObjects;
+proto.listObjects = async function (...args) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await originalList.apply(this, args);
+    } catch (err) {
+      if (err.code !== 'ENOENT' || attempt >= 10) throw err;
+    }
+  }
+};
+let counter = 0;
+proto.putObject = async function (object) {
+  const tmp = path.join(tmpDir, String(++counter));
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  try {
+    if (Buffer.isBuffer(object.content)) {
+      md5.update(object.content);
+      size = object.content.length;
+      await fs.promises.writeFile(tmp, object.content);
+    } else {
+      const count = new Transform({
+        transform(chunk, encoding, callback) {
+          md5.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      });
+      await pipeline(object.content, count, fs.createWriteStream(tmp));
+    }
+    const digest = md5.digest('hex');
+    await locked(object.bucket, object.key, async () => {
+      const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+      await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
+      await fs.promises.rename(tmp, objectPath);
+      await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    });
+    return { size, md5: digest };
+  } finally {
+    await fs.promises.rm(tmp, { force: true });
+  }
+};
+
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,
@@ -79,12 +169,17 @@ server.run().then(
 export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3rverHandle> {
   const bucket = options.bucket ?? 'test-bucket';
   const modulePath = createRequire(import.meta.url).resolve('s3rver');
-  const directory = await mkdtemp(path.join(tmpdir(), 'kubectl-backup-s3rver-'));
+  const base = await mkdtemp(path.join(tmpdir(), 'kubectl-backup-s3rver-'));
+  const directory = path.join(base, 'store');
+  const tmp = path.join(base, 'tmp');
+  await mkdir(directory);
+  await mkdir(tmp);
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
     env: {
       ...process.env,
       KB_S3RVER_MODULE: modulePath,
       KB_S3RVER_DIR: directory,
+      KB_S3RVER_TMP: tmp,
       KB_S3RVER_BUCKET: bucket,
       KB_S3RVER_VERBOSE: options.verbose ? '1' : '0',
     },
@@ -120,7 +215,7 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
     });
   } catch (err) {
     child.kill();
-    await rm(directory, { recursive: true, force: true });
+    await rm(base, { recursive: true, force: true });
     throw err;
   }
 
@@ -143,7 +238,7 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
           await exited;
           clearTimeout(timer);
         }
-        await rm(directory, { recursive: true, force: true });
+        await rm(base, { recursive: true, force: true });
       })();
       return stopped;
     },
