@@ -1,0 +1,319 @@
+/**
+ * What a real cluster adds on its own: defaulted fields, allocated Service IPs and node ports,
+ * the `default` ServiceAccount and `kube-root-ca.crt` ConfigMap in every namespace, CRD
+ * registration, Job selectors.
+ */
+import type { KubeObject } from '../store-api.js';
+import type { ResourceInfo } from '../discovery/registry.js';
+import { ApiError, invalid } from './errors.js';
+import type { Store, StoreHooks } from './store.js';
+
+export const SERVICE_CIDR_BASE = [10, 96, 0, 0];
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+export const DEFAULT_STORAGE_CLASS = 'standard';
+
+type Obj = Record<string, unknown>;
+
+function ipOf(n: number): string {
+  return `10.${96 + ((n >> 16) & 0x0f)}.${(n >> 8) & 0xff}.${n & 0xff}`;
+}
+
+function defaultPodSpec(spec: Obj | undefined): void {
+  if (!spec) return;
+  spec.restartPolicy ??= 'Always';
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.securityContext ??= {};
+  if (spec.serviceAccountName && !spec.serviceAccount) spec.serviceAccount = spec.serviceAccountName;
+  for (const list of ['containers', 'initContainers'] as const) {
+    for (const c of (spec[list] as Obj[] | undefined) ?? []) {
+      const image = String(c.image ?? '');
+      const tagged = /:[^/]+$/.test(image) || image.includes('@');
+      c.imagePullPolicy ??= !tagged || image.endsWith(':latest') ? 'Always' : 'IfNotPresent';
+      c.terminationMessagePath ??= '/dev/termination-log';
+      c.terminationMessagePolicy ??= 'File';
+      c.resources ??= {};
+      for (const p of (c.ports as Obj[] | undefined) ?? []) p.protocol ??= 'TCP';
+    }
+  }
+}
+
+function defaultTemplate(spec: Obj | undefined): void {
+  const template = spec?.template as Obj | undefined;
+  if (!template) return;
+  template.metadata ??= {};
+  defaultPodSpec(template.spec as Obj | undefined);
+}
+
+export interface DefaultsOptions {
+  caCert: string;
+}
+
+export function defaultHooks(options: DefaultsOptions): StoreHooks {
+  return {
+    beforeCreate(info, obj, store) {
+      const key = `${info.group}/${info.resource}`;
+      const spec = obj.spec as Obj | undefined;
+      switch (key) {
+        case '/namespaces':
+          obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name! };
+          obj.spec = { finalizers: ['kubernetes'] };
+          obj.status = { phase: 'Active' };
+          break;
+        case '/services':
+          defaultService(obj, store);
+          break;
+        case '/secrets':
+          (obj as Obj).type ||= 'Opaque';
+          break;
+        case '/pods':
+          defaultPodSpec(spec);
+          obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
+          break;
+        case '/persistentvolumeclaims':
+          if (spec) {
+            spec.volumeMode ??= 'Filesystem';
+            if (spec.storageClassName === undefined && !spec.volumeName) spec.storageClassName = DEFAULT_STORAGE_CLASS;
+          }
+          obj.status = { phase: 'Pending' };
+          break;
+        case '/persistentvolumes':
+          if (spec) {
+            spec.persistentVolumeReclaimPolicy ??= 'Retain';
+            spec.volumeMode ??= 'Filesystem';
+          }
+          obj.status = { phase: spec?.claimRef ? 'Bound' : 'Available' };
+          break;
+        case 'apps/deployments':
+          if (spec) {
+            spec.replicas ??= 1;
+            spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+            spec.revisionHistoryLimit ??= 10;
+            spec.progressDeadlineSeconds ??= 600;
+            defaultTemplate(spec);
+          }
+          break;
+        case 'apps/statefulsets':
+          if (spec) {
+            spec.replicas ??= 1;
+            spec.podManagementPolicy ??= 'OrderedReady';
+            spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+            spec.revisionHistoryLimit ??= 10;
+            spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+            for (const t of (spec.volumeClaimTemplates as KubeObject[] | undefined) ?? []) {
+              const ts = t.spec as Obj | undefined;
+              if (ts) ts.volumeMode ??= 'Filesystem';
+              t.apiVersion ??= 'v1';
+              t.kind ??= 'PersistentVolumeClaim';
+            }
+            defaultTemplate(spec);
+          }
+          break;
+        case 'apps/daemonsets':
+        case 'apps/replicasets':
+          if (spec) {
+            if (key === 'apps/replicasets') spec.replicas ??= 1;
+            else spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } };
+            spec.revisionHistoryLimit ??= key === 'apps/daemonsets' ? 10 : undefined;
+            if (spec.revisionHistoryLimit === undefined) delete spec.revisionHistoryLimit;
+            defaultTemplate(spec);
+          }
+          break;
+        case 'batch/jobs':
+          if (spec) defaultJob(obj, spec);
+          break;
+        case 'batch/cronjobs':
+          if (spec) {
+            spec.concurrencyPolicy ??= 'Allow';
+            spec.suspend ??= false;
+            spec.successfulJobsHistoryLimit ??= 3;
+            spec.failedJobsHistoryLimit ??= 1;
+            const jt = spec.jobTemplate as Obj | undefined;
+            defaultTemplate(jt?.spec as Obj | undefined);
+          }
+          break;
+        case 'apiextensions.k8s.io/customresourcedefinitions':
+          validateCrd(obj);
+          obj.status = crdStatus(obj);
+          break;
+        case 'storage.k8s.io/storageclasses':
+          (obj as Obj).reclaimPolicy ??= 'Delete';
+          (obj as Obj).volumeBindingMode ??= 'Immediate';
+          break;
+      }
+    },
+    afterCreate(info, obj, store) {
+      if (info.group === '' && info.resource === 'namespaces') {
+        const ns = obj.metadata.name!;
+        const sa = { group: '', version: 'v1', resource: 'serviceaccounts' };
+        const cm = { group: '', version: 'v1', resource: 'configmaps' };
+        if (!store.peek(sa, ns, 'default')) store.create(sa, ns, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+        if (!store.peek(cm, ns, 'kube-root-ca.crt')) {
+          store.create(cm, ns, {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'kube-root-ca.crt', annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } },
+            data: { 'ca.crt': options.caCert },
+          });
+        }
+      }
+      if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') store.registry.addCRD(obj);
+    },
+    beforeUpdate(info, obj, old, store) {
+      const key = `${info.group}/${info.resource}`;
+      if (key === '/services') {
+        const spec = (obj.spec ?? {}) as Obj;
+        const oldSpec = (old.spec ?? {}) as Obj;
+        if (spec.clusterIP === undefined || spec.clusterIP === '') {
+          spec.clusterIP = oldSpec.clusterIP;
+          spec.clusterIPs = oldSpec.clusterIPs;
+        }
+        obj.spec = spec;
+        defaultService(obj, store, old);
+      } else if (key === 'apiextensions.k8s.io/customresourcedefinitions') {
+        validateCrd(obj);
+        store.registry.addCRD(obj);
+        obj.status = crdStatus(obj);
+      } else if (key === '/namespaces') {
+        obj.spec = old.spec;
+      }
+    },
+    afterDelete(info, obj, store) {
+      if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') {
+        const spec = obj.spec as { group: string; names: { plural: string } };
+        const crInfo = store.registry.getAnyVersion(spec.group, spec.names.plural);
+        if (crInfo?.custom) store.deleteAllOf(crInfo);
+        store.registry.removeCRD(obj);
+      }
+    },
+  };
+}
+
+function validateCrd(obj: KubeObject): void {
+  const spec = obj.spec as { group?: string; names?: { plural?: string; kind?: string }; versions?: unknown[]; scope?: string } | undefined;
+  const causes: Array<{ field: string; message: string }> = [];
+  if (!spec?.group) causes.push({ field: 'spec.group', message: 'Required value' });
+  if (!spec?.names?.plural) causes.push({ field: 'spec.names.plural', message: 'Required value' });
+  if (!spec?.names?.kind) causes.push({ field: 'spec.names.kind', message: 'Required value' });
+  if (!spec?.versions?.length) causes.push({ field: 'spec.versions', message: 'Required value: must have exactly one version marked as storage version' });
+  if (spec?.scope !== 'Namespaced' && spec?.scope !== 'Cluster') causes.push({ field: 'spec.scope', message: 'Unsupported value: must be Cluster or Namespaced' });
+  if (!causes.length && obj.metadata.name !== `${spec!.names!.plural}.${spec!.group}`) {
+    causes.push({ field: 'metadata.name', message: `Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group` });
+  }
+  if (causes.length) throw invalid('CustomResourceDefinition', 'apiextensions.k8s.io', obj.metadata.name ?? '', causes);
+}
+
+function crdStatus(obj: KubeObject): Obj {
+  const spec = obj.spec as { names: Obj; versions: Array<{ name: string; storage?: boolean }> };
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    acceptedNames: spec.names,
+    conditions: [
+      { type: 'NamesAccepted', status: 'True', lastTransitionTime: now, reason: 'NoConflicts', message: 'no conflicts found' },
+      { type: 'Established', status: 'True', lastTransitionTime: now, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
+    ],
+    storedVersions: spec.versions.filter((v) => v.storage).map((v) => v.name),
+  };
+}
+
+function defaultJob(obj: KubeObject, spec: Obj): void {
+  spec.parallelism ??= 1;
+  spec.completions ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  const template = (spec.template ?? {}) as Obj;
+  spec.template = template;
+  const tmeta = (template.metadata ?? {}) as { labels?: Record<string, string> };
+  template.metadata = tmeta;
+  if (spec.manualSelector !== true && obj.metadata.uid) {
+    const uid = obj.metadata.uid;
+    spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+    tmeta.labels = {
+      ...tmeta.labels,
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': obj.metadata.name!,
+      'controller-uid': uid,
+      'job-name': obj.metadata.name!,
+    };
+    obj.metadata.labels ??= { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': obj.metadata.name!, 'controller-uid': uid, 'job-name': obj.metadata.name! };
+  }
+  defaultPodSpec(template.spec as Obj | undefined);
+  const ps = template.spec as Obj | undefined;
+  if (ps && ps.restartPolicy === 'Always') {
+    throw invalid('Job', 'batch', obj.metadata.name ?? '', [
+      { field: 'spec.template.spec.restartPolicy', message: 'Unsupported value: "Always": supported values: "OnFailure", "Never"' },
+    ]);
+  }
+}
+
+/** Service defaults and allocation of cluster IPs and node ports without collisions. */
+function defaultService(obj: KubeObject, store: Store, old?: KubeObject): void {
+  const spec = (obj.spec ?? {}) as Obj;
+  obj.spec = spec;
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  const type = String(spec.type);
+  const services = store.entries({ group: '', version: 'v1', resource: 'services' }).filter((e) => e.obj.metadata.uid !== obj.metadata.uid);
+  if (type !== 'ExternalName') {
+    spec.internalTrafficPolicy ??= 'Cluster';
+    spec.ipFamilies ??= ['IPv4'];
+    spec.ipFamilyPolicy ??= 'SingleStack';
+    const used = new Set<string>([KUBERNETES_SERVICE_IP]);
+    for (const e of services) {
+      const s = e.obj.spec as Obj | undefined;
+      if (typeof s?.clusterIP === 'string') used.add(s.clusterIP);
+    }
+    const ip = spec.clusterIP as string | undefined;
+    if (ip && ip !== 'None') {
+      if (used.has(ip) && !(old && (old.spec as Obj | undefined)?.clusterIP === ip) && !(obj.metadata.name === 'kubernetes' && obj.metadata.namespace === 'default' && ip === KUBERNETES_SERVICE_IP)) {
+        throw invalid('Service', '', obj.metadata.name ?? '', [{ field: 'spec.clusterIPs', message: `Invalid value: []string{"${ip}"}: failed to allocate IP ${ip}: provided IP is already allocated` }]);
+      }
+    } else if (!ip) {
+      let n = 10 + Math.floor(Math.random() * 60000);
+      for (let tries = 0; tries < 1 << 20; tries++, n = (n % 0xffffe) + 2) {
+        if (!used.has(ipOf(n))) break;
+      }
+      spec.clusterIP = ipOf(n);
+    }
+    spec.clusterIPs = [spec.clusterIP];
+  }
+  const needsNodePort = type === 'NodePort' || type === 'LoadBalancer';
+  const usedPorts = new Set<number>();
+  for (const e of services) {
+    for (const p of ((e.obj.spec as Obj | undefined)?.ports as Obj[] | undefined) ?? []) if (typeof p.nodePort === 'number') usedPorts.add(p.nodePort);
+  }
+  const oldPorts = new Set<number>(((old?.spec as Obj | undefined)?.ports as Obj[] | undefined)?.map((p) => p.nodePort as number).filter((x) => typeof x === 'number') ?? []);
+  for (const p of (spec.ports as Obj[] | undefined) ?? []) {
+    p.protocol ??= 'TCP';
+    if (p.targetPort === undefined && type !== 'ExternalName') p.targetPort = p.port;
+    if (needsNodePort) {
+      if (typeof p.nodePort === 'number') {
+        if (p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX) {
+          throw invalid('Service', '', obj.metadata.name ?? '', [{ field: 'spec.ports[0].nodePort', message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}` }]);
+        }
+        if (usedPorts.has(p.nodePort) && !oldPorts.has(p.nodePort)) {
+          throw invalid('Service', '', obj.metadata.name ?? '', [{ field: 'spec.ports[0].nodePort', message: `Invalid value: ${p.nodePort}: provided port is already allocated` }]);
+        }
+      } else {
+        let port = NODE_PORT_MIN + Math.floor(Math.random() * (NODE_PORT_MAX - NODE_PORT_MIN));
+        for (let i = 0; usedPorts.has(port) && i < 3000; i++) port = port >= NODE_PORT_MAX ? NODE_PORT_MIN : port + 1;
+        if (usedPorts.has(port)) throw new ApiError(500, 'InternalError', 'range is full: no node ports left');
+        p.nodePort = port;
+      }
+      usedPorts.add(p.nodePort as number);
+    } else {
+      delete p.nodePort;
+    }
+  }
+  if (needsNodePort) spec.externalTrafficPolicy ??= 'Cluster';
+  if (type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
+  if (!old) obj.status = { loadBalancer: {} };
+}
+
+export function serviceInfoKey(info: ResourceInfo): string {
+  return `${info.group}/${info.resource}`;
+}
