@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EngineError, NotFoundError } from '../errors.js';
 import { describeStorageConformance, listAll } from '../testing/conformance.js';
 import { startS3rver } from '../testing/s3rver.js';
@@ -157,6 +157,66 @@ describe('S3Storage against s3rver', () => {
     } finally {
       await storage.close();
     }
+  });
+
+  describe('without AWS configuration', () => {
+    beforeAll(() => {
+      for (const name of [
+        'AWS_REGION',
+        'AWS_DEFAULT_REGION',
+        'AWS_PROFILE',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+        'AWS_WEB_IDENTITY_TOKEN_FILE',
+        'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+        'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      ]) {
+        vi.stubEnv(name, undefined);
+      }
+      vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
+      vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
+      vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    });
+    afterAll(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('reports a missing region as ECONFIG', async () => {
+      const storage = new S3Storage({ bucket: 'b', prefix: 'p' });
+      try {
+        const err = await storage.stat('config').catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ECONFIG' });
+        expect((err as Error).message).toMatch(/no AWS region for s3:\/\/b\/p: add \?region=/);
+        expect(isPermanent(err)).toBe(true);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('reports missing credentials as ECREDENTIALS', async () => {
+      const storage = s3rverStorage({ credentials: undefined });
+      try {
+        const err = await storage.get('config').catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ECREDENTIALS' });
+        expect((err as Error).message).toMatch(/AWS_ACCESS_KEY_ID/);
+        expect(isPermanent(err)).toBe(true);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('takes credentials from the environment', async () => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', s3.accessKeyId);
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', s3.secretAccessKey);
+      const storage = s3rverStorage({ credentials: undefined });
+      try {
+        await storage.put('config', Buffer.from('env'));
+        expect((await storage.get('config')).toString()).toBe('env');
+      } finally {
+        await storage.close();
+      }
+    });
   });
 
   it('rejects a malformed endpoint up front', () => {
