@@ -6,6 +6,8 @@
  * `v3`/`v2`/`channel.k8s.io`): every binary message starts with a channel byte — 0 stdin,
  * 1 stdout, 2 stderr, 3 error (a JSON metav1.Status from v4 on), 4 terminal resize — and v5
  * adds channel 255, "close": `[255, 0]` from the client ends stdin.
+ *
+ * SPDY/3.1 (kubectl before 1.30) is served by ./spdy.ts.
  */
 import type http from 'node:http';
 import type stream from 'node:stream';
@@ -15,6 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { ExecRequest, SimContext } from '../store-api.js';
 import { errorStatus, exitStatus, findTarget, runInContainer, type ExecTarget } from './session.js';
+import { SPDY_PROTOCOLS, serveSpdyExec } from './spdy.js';
 
 export { PodFs } from './vfs.js';
 export { run as runBusybox } from './busybox.js';
@@ -59,13 +62,32 @@ export function handleExecUpgrade(
     return;
   }
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade === 'spdy/3.1') {
+    const raw = req.headers['x-stream-protocol-version'];
+    const requested = (Array.isArray(raw) ? raw : [raw ?? ''])
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean);
+    if (!serveSpdyExec(ctx, requested, socket, head, exec, target)) {
+      reject(socket, 403, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `protocol negotiation failed: requested protocols [${requested.join(' ')}], supported [${SPDY_PROTOCOLS.join(' ')}]`,
+        reason: 'Forbidden',
+        code: 403,
+      });
+    }
+    return;
+  }
   if (upgrade !== 'websocket') {
     reject(socket, 400, {
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
       status: 'Failure',
-      message: `unsupported upgrade protocol ${req.headers.upgrade ?? ''}: kube-sim serves exec over WebSocket (v4/v5.channel.k8s.io)`,
+      message: `unsupported upgrade protocol ${req.headers.upgrade ?? ''}: kube-sim serves exec over WebSocket (v4/v5.channel.k8s.io) and SPDY/3.1`,
       reason: 'BadRequest',
       code: 400,
     });

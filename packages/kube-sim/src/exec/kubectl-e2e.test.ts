@@ -1,0 +1,246 @@
+/**
+ * End-to-end: the real kubectl binaries and @kubernetes/client-node against a running kube-sim
+ * (the core's KubeSim): rollout status, wait, exec and cp in both directions. Skipped while the
+ * core does not export KubeSim.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+interface Running {
+  url: string;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+type Starter = { start(options: { dataDir: string; port?: number }): Promise<Running> };
+
+const core = (await import('../index.js').catch(() => ({}))) as { KubeSim?: Starter };
+const KubeSim = core.KubeSim;
+const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
+const versions = ['1.27', '1.33'].filter((v) => existsSync(join(KUBECTL_DIR, `kubectl.${v}`)));
+
+const manifests = (ns: string) => `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${ns}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: ${ns}
+spec:
+  serviceName: db
+  replicas: 2
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: db
+        image: busybox:1.36
+        volumeMounts:
+        - {name: data, mountPath: /var/lib/db}
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 1Gi
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: box-data
+  namespace: ${ns}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: box
+  namespace: ${ns}
+spec:
+  containers:
+  - name: box
+    image: busybox:1.36
+    command: [sleep, infinity]
+    volumeMounts:
+    - {name: data, mountPath: /data}
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: box-data
+`;
+
+function sha(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+describe.skipIf(!KubeSim || versions.length === 0)('kubectl and client-node against kube-sim', () => {
+  let dir: string;
+  let sim: Running;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kube-sim-e2e-'));
+    sim = await KubeSim!.start({ dataDir: join(dir, 'data'), port: 0 });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function kubectl(version: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const home = join(dir, `home-${version}`);
+      const child = execFile(
+        join(KUBECTL_DIR, `kubectl.${version}`),
+        ['--context', 'admin', ...args],
+        {
+          env: { ...process.env, KUBECONFIG: sim.kubeconfigPath, HOME: home, KUBECACHEDIR: join(home, 'cache') },
+          maxBuffer: 64 * 1024 * 1024,
+          timeout: 90_000,
+        },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        },
+      );
+      if (input !== undefined) child.stdin?.end(input);
+    });
+  }
+
+  describe.each(versions)('kubectl %s', (version) => {
+    const ns = `e2e-${version.replace('.', '-')}`;
+
+    it('applies workloads and waits for them (rollout status, wait --for=condition=Ready)', async () => {
+      const applied = await kubectl(version, ['apply', '-f', '-'], manifests(ns));
+      expect(applied.stderr).toBe('');
+      expect(applied.code).toBe(0);
+      const rollout = await kubectl(version, ['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=60s']);
+      expect(rollout.stdout).toContain('successfully rolled out');
+      expect(rollout.code).toBe(0);
+      const sts = await kubectl(version, ['-n', ns, 'rollout', 'status', 'statefulset/db', '--timeout=60s']);
+      expect(sts.stdout).toMatch(/partitioned roll out complete: 2 new pods have been updated|rolling update complete 2 pods at revision db-/);
+      expect(sts.code).toBe(0);
+      const wait = await kubectl(version, ['-n', ns, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=60s']);
+      expect(wait.code).toBe(0);
+      expect(wait.stdout.trim().split('\n')).toHaveLength(5);
+      const pvcs = await kubectl(version, ['-n', ns, 'get', 'pvc', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}']);
+      expect(pvcs.stdout.trim().split(' ').sort()).toEqual(['box-data=Bound', 'data-db-0=Bound', 'data-db-1=Bound']);
+      // image digests
+      const ids = await kubectl(version, ['-n', ns, 'get', 'pod', '-l', 'app=web', '-o', 'jsonpath={.items[0].status.containerStatuses[0].imageID}']);
+      expect(ids.stdout).toBe(`docker.io/library/nginx@sha256:${sha(Buffer.from('nginx:1.25'))}`);
+      // a rolling update
+      const set = await kubectl(version, ['-n', ns, 'set', 'image', 'deployment/web', 'nginx=nginx:1.27']);
+      expect(set.code).toBe(0);
+      const rollout2 = await kubectl(version, ['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=60s']);
+      expect(rollout2.code).toBe(0);
+      const rs = await kubectl(version, ['-n', ns, 'get', 'rs', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.replicas} {end}']);
+      expect(rs.stdout.trim().split(' ').sort()).toEqual(['0', '2']);
+    });
+
+    it('execs commands with their exit codes', async () => {
+      const hello = await kubectl(version, ['-n', ns, 'exec', 'box', '--', 'sh', '-c', 'echo hello > /data/greeting && cat /data/greeting']);
+      expect(hello.stdout).toBe('hello\n');
+      expect(hello.code).toBe(0);
+      const fail = await kubectl(version, ['-n', ns, 'exec', 'box', '--', 'sh', '-c', 'echo bad >&2; exit 3']);
+      expect(fail.code).toBe(3);
+      expect(fail.stderr).toContain('bad');
+      const stdin = await kubectl(version, ['-n', ns, 'exec', '-i', 'box', '--', 'sha256sum'], 'piped input\n');
+      expect(stdin.stdout).toBe(`${sha(Buffer.from('piped input\n'))}  -\n`);
+    });
+
+    it('copies files both ways with kubectl cp, byte for byte', async () => {
+      const local = join(dir, `cp-${version}`);
+      await mkdir(join(local, 'src', 'nested'), { recursive: true });
+      const blob = Buffer.alloc(3_000_000);
+      for (let i = 0; i < blob.length; i++) blob[i] = (i * 131 + (i >> 12)) & 0xff;
+      await writeFile(join(local, 'src', 'blob.bin'), blob);
+      await writeFile(join(local, 'src', 'nested', 'ünïcode.txt'), 'text ✓\n');
+      const to = await kubectl(version, ['cp', join(local, 'src'), `${ns}/box:/data/copied`]);
+      expect(to.stderr).toBe('');
+      expect(to.code).toBe(0);
+      const sum = await kubectl(version, ['-n', ns, 'exec', 'box', '--', 'sha256sum', '/data/copied/blob.bin']);
+      expect(sum.stdout).toBe(`${sha(blob)}  /data/copied/blob.bin\n`);
+      const back = await kubectl(version, ['cp', `${ns}/box:/data/copied`, join(local, 'back')]);
+      expect(back.code).toBe(0);
+      expect((await readFile(join(local, 'back', 'blob.bin'))).equals(blob)).toBe(true);
+      expect(await readFile(join(local, 'back', 'nested', 'ünïcode.txt'), 'utf8')).toBe('text ✓\n');
+      const single = await kubectl(version, ['cp', `${ns}/box:/data/greeting`, join(local, 'greeting.txt')]);
+      expect(single.code).toBe(0);
+      expect(await readFile(join(local, 'greeting.txt'), 'utf8')).toBe('hello\n');
+      expect((await readdir(join(local, 'back'))).sort()).toEqual(['blob.bin', 'nested']);
+    });
+  });
+
+  it('execs through @kubernetes/client-node (v5 with stdin close)', async () => {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(sim.kubeconfigPath);
+    kc.setCurrentContext('admin');
+    const ns = `e2e-${versions[0]!.replace('.', '-')}`;
+    const exec = new k8s.Exec(kc);
+    const run = (command: string[], input?: Buffer) =>
+      new Promise<{ out: Buffer; err: string; status: k8s.V1Status }>((resolve, reject) => {
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        const sink = (arr: Buffer[]) =>
+          new Writable({
+            write(c, _e, cb) {
+              arr.push(Buffer.from(c));
+              cb();
+            },
+          });
+        const stdin = input ? new PassThrough() : null;
+        exec
+          .exec(ns, 'box', 'box', command, sink(out), sink(errs), stdin, false, (status) =>
+            setTimeout(() => resolve({ out: Buffer.concat(out), err: Buffer.concat(errs).toString(), status }), 20),
+          )
+          .then(() => stdin?.end(input))
+          .catch(reject);
+      });
+    const payload = Buffer.alloc(1_000_000, 7);
+    const write = await run(['sh', '-c', 'cat > /data/from-client-node.bin'], payload);
+    expect(write.status.status).toBe('Success');
+    const read = await run(['cat', '/data/from-client-node.bin']);
+    expect(read.out.equals(payload)).toBe(true);
+    const failed = await run(['sh', '-c', 'exit 5']);
+    expect(failed.status.status).toBe('Failure');
+    expect(failed.status.reason).toBe('NonZeroExitCode');
+    expect(failed.status.details?.causes?.[0]).toEqual({ reason: 'ExitCode', message: '5' });
+  });
+});
