@@ -207,6 +207,93 @@ describe.skipIf(!KubeSim || versions.length === 0)('kubectl and client-node agai
     });
   });
 
+  it('snapshots a PVC, restores it into a new PVC, and reclaims everything with the namespace', async () => {
+    const version = versions[versions.length - 1]!;
+    const ns = 'e2e-snapshots';
+    const applied = await kubectl(version, ['apply', '-f', '-'], manifests(ns));
+    expect(applied.code).toBe(0);
+    expect((await kubectl(version, ['-n', ns, 'wait', '--for=condition=Ready', 'pod/box', '--timeout=60s'])).code).toBe(0);
+    const data = Buffer.from('snapshot me \u2713\n');
+    const write = await kubectl(version, ['-n', ns, 'exec', '-i', 'box', '--', 'sh', '-c', 'cat > /data/state.txt && sync'], data.toString());
+    expect(write.code).toBe(0);
+    const snap = `
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata:
+  name: snap
+  namespace: ${ns}
+spec:
+  source:
+    persistentVolumeClaimName: box-data
+`;
+    expect((await kubectl(version, ['apply', '-f', '-'], snap)).code).toBe(0);
+    const ready = await kubectl(version, ['-n', ns, 'wait', '--for=jsonpath={.status.readyToUse}=true', 'volumesnapshot/snap', '--timeout=60s']);
+    expect(ready.stderr).toBe('');
+    expect(ready.code).toBe(0);
+    // later writes do not change the snapshot
+    await kubectl(version, ['-n', ns, 'exec', 'box', '--', 'sh', '-c', 'echo changed > /data/state.txt']);
+    const restore = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: restored
+  namespace: ${ns}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+  dataSource:
+    apiGroup: snapshot.storage.k8s.io
+    kind: VolumeSnapshot
+    name: snap
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: reader
+  namespace: ${ns}
+spec:
+  containers:
+  - name: reader
+    image: busybox:1.36
+    volumeMounts:
+    - {name: data, mountPath: /restored, readOnly: true}
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: restored
+`;
+    expect((await kubectl(version, ['apply', '-f', '-'], restore)).code).toBe(0);
+    expect((await kubectl(version, ['-n', ns, 'wait', '--for=condition=Ready', 'pod/reader', '--timeout=60s'])).code).toBe(0);
+    const read = await kubectl(version, ['-n', ns, 'exec', 'reader', '--', 'cat', '/restored/state.txt']);
+    expect(Buffer.from(read.stdout).equals(data)).toBe(true);
+    const ro = await kubectl(version, ['-n', ns, 'exec', 'reader', '--', 'sh', '-c', 'echo x > /restored/new']);
+    expect(ro.code).not.toBe(0);
+    expect(ro.stderr).toContain('Read-only file system');
+
+    const pvs = await kubectl(version, ['get', 'pv', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.claimRef.namespace}{"\\n"}{end}']);
+    const mine = pvs.stdout.split('\n').filter((l) => l.endsWith(` ${ns}`)).map((l) => l.split(' ')[0]!);
+    expect(mine).toHaveLength(4); // box-data, restored, data-db-0, data-db-1
+    const content = (await kubectl(version, ['-n', ns, 'get', 'volumesnapshot', 'snap', '-o', 'jsonpath={.status.boundVolumeSnapshotContentName}'])).stdout;
+    const dataDir = join(dir, 'data');
+    expect(existsSync(join(dataDir, 'snapshots', content))).toBe(true);
+    const del = await kubectl(version, ['delete', 'namespace', ns, '--timeout=60s']);
+    expect(del.code).toBe(0);
+    for (let i = 0; i < 300; i++) {
+      const left = (await kubectl(version, ['get', 'pv', '-o', 'name'])).stdout;
+      if (!mine.some((pv) => left.includes(pv))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const left = (await kubectl(version, ['get', 'pv', '-o', 'name'])).stdout;
+    for (const pv of mine) {
+      expect(left).not.toContain(pv);
+      expect(existsSync(join(dataDir, 'volumes', pv))).toBe(false);
+    }
+    expect((await kubectl(version, ['get', 'volumesnapshotcontent', content])).code).not.toBe(0);
+    expect(existsSync(join(dataDir, 'snapshots', content))).toBe(false);
+  });
+
   it('execs through @kubernetes/client-node (v5 with stdin close)', async () => {
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
