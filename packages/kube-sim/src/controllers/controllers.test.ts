@@ -200,6 +200,28 @@ describe('controllers', () => {
     await until(() => !existsSync(join(dir, 'volumes', pvName)), 'volume dir removed');
   });
 
+  it('provisions with the class named by the beta annotation', async () => {
+    store.create(T.storageclasses, undefined, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'fast' },
+      provisioner: 'k8s.io/minikube-hostpath',
+    });
+    store.create(T.pvcs, 'ns', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'beta', annotations: { 'volume.beta.kubernetes.io/storage-class': 'fast' } },
+      spec: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    const pvc = await until(() => {
+      const o = store.get(T.pvcs, 'ns', 'beta');
+      return st(o).phase === 'Bound' ? o : undefined;
+    });
+    const pv = store.get(T.pvs, undefined, (pvc.spec as any).volumeName)!;
+    expect((pv.spec as any).storageClassName).toBe('fast');
+    expect((pv.spec as any).csi.driver).toBe('k8s.io/minikube-hostpath');
+  });
+
   it('binds a pre-existing PV whose claimRef names the claim', async () => {
     store.create(T.pvs, undefined, {
       apiVersion: 'v1',

@@ -57,6 +57,12 @@ interface PvSpec {
 }
 
 const pvcSpec = (o: KubeObject) => (o.spec ?? {}) as PvcSpec;
+const BETA_CLASS = 'volume.beta.kubernetes.io/storage-class';
+
+/** The claim's class: the beta annotation wins over the field, as in the real PV controller. */
+function claimClass(pvc: KubeObject): string | null | undefined {
+  return pvc.metadata.annotations?.[BETA_CLASS] ?? pvcSpec(pvc).storageClassName;
+}
 const pvSpec = (o: KubeObject) => (o.spec ?? {}) as PvSpec;
 const phaseOf = (o: KubeObject | undefined) => (o?.status as { phase?: string } | undefined)?.phase;
 
@@ -186,7 +192,7 @@ export class VolumeController extends QueueController {
       return;
     }
     const wanted = parseQuantity(spec.resources?.requests?.storage);
-    const className = spec.storageClassName ?? undefined;
+    const className = claimClass(pvc) ?? undefined;
     const fits = pvs.find((pv) => {
       const s = pvSpec(pv);
       return (
@@ -204,7 +210,8 @@ export class VolumeController extends QueueController {
 
     // dynamic provisioning
     let classObj: KubeObject | undefined;
-    if (spec.storageClassName === undefined || spec.storageClassName === null) {
+    const wantedClass = claimClass(pvc);
+    if (wantedClass === undefined || wantedClass === null) {
       classObj = store.list(T.storageclasses).find(isDefaultClass);
       if (classObj) {
         // retroactive default StorageClass assignment
@@ -212,8 +219,8 @@ export class VolumeController extends QueueController {
         (updated.spec as PvcSpec).storageClassName = classObj.metadata.name;
         pvc = store.update(T.pvcs, namespace, updated);
       }
-    } else if (spec.storageClassName !== '') {
-      classObj = store.get(T.storageclasses, undefined, spec.storageClassName);
+    } else if (wantedClass !== '') {
+      classObj = store.get(T.storageclasses, undefined, wantedClass);
     }
     const provisioner = classObj?.provisioner as string | undefined;
     if (!classObj || !provisioner || provisioner === NO_PROVISIONER) {

@@ -294,6 +294,39 @@ spec:
     expect(existsSync(join(dataDir, 'snapshots', content))).toBe(false);
   });
 
+  it('keeps workloads and volume data across a restart without duplicating anything', async () => {
+    const version = versions[versions.length - 1]!;
+    const ns = 'e2e-restart';
+    const restartDir = join(dir, 'restart');
+    let second: Running | undefined;
+    const first = await KubeSim!.start({ dataDir: restartDir, port: 0 });
+    try {
+      const run = (s: Running, args: string[], input?: string) =>
+        new Promise<{ code: number; stdout: string }>((resolve) => {
+          const child = execFile(
+            join(KUBECTL_DIR, `kubectl.${version}`),
+            ['--context', 'admin', ...args],
+            { env: { ...process.env, KUBECONFIG: s.kubeconfigPath, HOME: join(dir, 'home-restart') }, timeout: 90_000 },
+            (err, stdout) => resolve({ code: err ? 1 : 0, stdout: String(stdout) }),
+          );
+          if (input !== undefined) child.stdin?.end(input);
+        });
+      expect((await run(first, ['apply', '-f', '-'], manifests(ns))).code).toBe(0);
+      expect((await run(first, ['-n', ns, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=60s'])).code).toBe(0);
+      expect((await run(first, ['-n', ns, 'exec', 'box', '--', 'sh', '-c', 'echo persisted > /data/p.txt'])).code).toBe(0);
+      const before = (await run(first, ['-n', ns, 'get', 'pods,rs,pvc', '-o', 'name'])).stdout.split('\n').sort();
+      await first.stop();
+      second = await KubeSim!.start({ dataDir: restartDir, port: 0 });
+      expect((await run(second, ['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=60s'])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      const after = (await run(second, ['-n', ns, 'get', 'pods,rs,pvc', '-o', 'name'])).stdout.split('\n').sort();
+      expect(after).toEqual(before);
+      expect((await run(second, ['-n', ns, 'exec', 'box', '--', 'cat', '/data/p.txt'])).stdout).toBe('persisted\n');
+    } finally {
+      await (second ?? first).stop().catch(() => {});
+    }
+  });
+
   it('execs through @kubernetes/client-node (v5 with stdin close)', async () => {
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
