@@ -15,10 +15,18 @@ import { Session } from './session.js';
 export function buildProgram(session: Session): Command {
   const { io } = session;
   const program = new Command('kubectl backup')
-    .description('Backup, restore and disaster recovery for Kubernetes namespaces (kubectl plugin).')
+    .description(
+      'Backup, restore and disaster recovery for Kubernetes namespaces (kubectl plugin).',
+    )
     .version(VERSION, '--version', 'print the version')
-    .option('--repo <url>', 'repository URL or path (default: $KUBECTL_BACKUP_REPOSITORY, else a local repository)')
-    .option('--password-file <file>', 'read the repository password from a file (default: $KUBECTL_BACKUP_PASSWORD, else prompt)')
+    .option(
+      '--repo <url>',
+      'repository URL or path (default: $KUBECTL_BACKUP_REPOSITORY, else a local repository)',
+    )
+    .option(
+      '--password-file <file>',
+      'read the repository password from a file (default: $KUBECTL_BACKUP_PASSWORD, else prompt)',
+    )
     .option('--debug', 'print stack traces of errors')
     .configureHelp({ showGlobalOptions: true, helpWidth: 110 })
     .configureOutput({
@@ -51,7 +59,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       // Commander printed its message (or the help) already.
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    io.stderr.write(formatError(err, { debug: argv.includes('--debug'), location: session.location }));
+    io.stderr.write(
+      formatError(err, { debug: argv.includes('--debug'), location: session.location }),
+    );
     return exitCodeOf(err);
   }
 }

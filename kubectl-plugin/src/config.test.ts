@@ -16,46 +16,86 @@ describe('config', () => {
   const env = () => ({ HOME: dir, KUBECTL_BACKUP_TEST_SCRYPT: 'fast' });
 
   it('defaults to a local repository in the user data directory and says so on stderr', async () => {
-    const r = await runInProcess(['repo', 'init'], { env: { ...env(), KUBECTL_BACKUP_PASSWORD: 'pw' }, cwd: dir });
+    const r = await runInProcess(['repo', 'init'], {
+      env: { ...env(), KUBECTL_BACKUP_PASSWORD: 'pw' },
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     const local = path.join(dir, '.local', 'share', 'kubectl-backup', 'repository');
-    expect(r.stderr).toBe(`using the local repository ${local} (choose another with --repo or KUBECTL_BACKUP_REPOSITORY)\n`);
+    expect(r.stderr).toBe(
+      `using the local repository ${local} (choose another with --repo or KUBECTL_BACKUP_REPOSITORY)\n`,
+    );
     expect(r.stdout).toContain(`at ${local}`);
-    expect(defaultRepositoryPath({ HOME: '/h', XDG_DATA_HOME: '/xdg' })).toBe('/xdg/kubectl-backup/repository');
+    expect(defaultRepositoryPath({ HOME: '/h', XDG_DATA_HOME: '/xdg' })).toBe(
+      '/xdg/kubectl-backup/repository',
+    );
   });
 
   it('KUBECTL_BACKUP_REPOSITORY and --repo (relative to the working directory, or file://) choose the repository', async () => {
     const base = { ...env(), KUBECTL_BACKUP_PASSWORD: 'pw' };
-    const viaEnv = await runInProcess(['repo', 'init'], { env: { ...base, KUBECTL_BACKUP_REPOSITORY: 'from-env' }, cwd: dir });
+    const viaEnv = await runInProcess(['repo', 'init'], {
+      env: { ...base, KUBECTL_BACKUP_REPOSITORY: 'from-env' },
+      cwd: dir,
+    });
     expect(viaEnv.stdout).toContain(`at ${path.join(dir, 'from-env')}`);
     expect(viaEnv.stderr).toBe('');
-    const viaUrl = await runInProcess(['repo', 'init', '--repo', `file://${dir}/from-url`], { env: base, cwd: dir });
+    const viaUrl = await runInProcess(['repo', 'init', '--repo', `file://${dir}/from-url`], {
+      env: base,
+      cwd: dir,
+    });
     expect(viaUrl.stdout).toContain(`at ${path.join(dir, 'from-url')}`);
-    const json = await runInProcess(['repo', 'snapshots', '-o', 'json', '--repo', 'from-env'], { env: base, cwd: dir });
+    const json = await runInProcess(['repo', 'snapshots', '-o', 'json', '--repo', 'from-env'], {
+      env: base,
+      cwd: dir,
+    });
     expect(JSON.parse(json.stdout)).toEqual([]);
   });
 
   it('prompts twice for a new password on a terminal and refuses a mismatch', async () => {
     const opts = { env: env(), cwd: dir };
-    const mismatch = await runInProcess(['repo', 'init', '--repo', 'r'], { ...opts, prompt: ['one', 'two'] });
+    const mismatch = await runInProcess(['repo', 'init', '--repo', 'r'], {
+      ...opts,
+      prompt: ['one', 'two'],
+    });
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr).toBe('error: the two repository passwords do not match\n');
-    const ok = await runInProcess(['repo', 'init', '--repo', 'r'], { ...opts, prompt: ['secret', 'secret'] });
+    const ok = await runInProcess(['repo', 'init', '--repo', 'r'], {
+      ...opts,
+      prompt: ['secret', 'secret'],
+    });
     expect(ok.code).toBe(0);
-    expect(ok.questions).toEqual(['enter repository password: ', 'enter repository password again: ']);
-    const open = await runInProcess(['repo', 'key', 'list', '--repo', 'r'], { ...opts, prompt: ['secret'] });
+    expect(ok.questions).toEqual([
+      'enter repository password: ',
+      'enter repository password again: ',
+    ]);
+    const open = await runInProcess(['repo', 'key', 'list', '--repo', 'r'], {
+      ...opts,
+      prompt: ['secret'],
+    });
     expect(open.code).toBe(0);
     expect(open.questions).toEqual(['enter repository password: ']);
-    const passwd = await runInProcess(['repo', 'key', 'passwd', '--repo', 'r'], { ...opts, prompt: ['secret', 'new', 'new'] });
+    const passwd = await runInProcess(['repo', 'key', 'passwd', '--repo', 'r'], {
+      ...opts,
+      prompt: ['secret', 'new', 'new'],
+    });
     expect(passwd.code).toBe(0);
-    expect(passwd.questions.slice(1)).toEqual(['enter new password: ', 'enter new password again: ']);
-    expect((await runInProcess(['repo', 'key', 'list', '--repo', 'r'], { ...opts, prompt: ['new'] })).code).toBe(0);
+    expect(passwd.questions.slice(1)).toEqual([
+      'enter new password: ',
+      'enter new password again: ',
+    ]);
+    expect(
+      (await runInProcess(['repo', 'key', 'list', '--repo', 'r'], { ...opts, prompt: ['new'] }))
+        .code,
+    ).toBe(0);
   });
 
   it('mover commands never prompt', async () => {
     const opts = { env: env(), cwd: dir };
     await runInProcess(['repo', 'init', '--repo', 'r'], { ...opts, prompt: ['s', 's'] });
-    const r = await runInProcess(['mover', 'backup', '.', '--repo', 'r'], { ...opts, prompt: ['s'] });
+    const r = await runInProcess(['mover', 'backup', '.', '--repo', 'r'], {
+      ...opts,
+      prompt: ['s'],
+    });
     expect(r.code).toBe(1);
     expect(r.questions).toEqual([]);
     expect(r.stderr).toMatch(/^error: no repository password: set KUBECTL_BACKUP_PASSWORD/);
@@ -64,11 +104,24 @@ describe('config', () => {
   it('--password-file wins over the environment; one trailing newline is stripped', async () => {
     await writeFile(path.join(dir, 'pw'), 'from-file\n');
     const base = { ...env(), KUBECTL_BACKUP_PASSWORD: 'from-env' };
-    expect((await runInProcess(['repo', 'init', '--repo', 'r', '--password-file', 'pw'], { env: base, cwd: dir })).code).toBe(0);
-    const r = await runInProcess(['repo', 'snapshots', '--repo', 'r'], { env: { ...env(), KUBECTL_BACKUP_PASSWORD: 'from-file' }, cwd: dir });
+    expect(
+      (
+        await runInProcess(['repo', 'init', '--repo', 'r', '--password-file', 'pw'], {
+          env: base,
+          cwd: dir,
+        })
+      ).code,
+    ).toBe(0);
+    const r = await runInProcess(['repo', 'snapshots', '--repo', 'r'], {
+      env: { ...env(), KUBECTL_BACKUP_PASSWORD: 'from-file' },
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     await writeFile(path.join(dir, 'empty'), '\n');
-    const empty = await runInProcess(['repo', 'snapshots', '--repo', 'r', '--password-file', 'empty'], { env: base, cwd: dir });
+    const empty = await runInProcess(
+      ['repo', 'snapshots', '--repo', 'r', '--password-file', 'empty'],
+      { env: base, cwd: dir },
+    );
     expect(empty.stderr).toBe('error: --password-file empty is empty\n');
   });
 

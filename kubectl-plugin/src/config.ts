@@ -46,7 +46,11 @@ function absolutize(url: string, cwd: string): string {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) ? url : path.resolve(cwd, url);
 }
 
-export function resolveRepoLocation(io: CliIO, url: string | undefined, announce = true): RepoLocation {
+export function resolveRepoLocation(
+  io: CliIO,
+  url: string | undefined,
+  announce = true,
+): RepoLocation {
   const given = url ?? io.env[ENV_REPOSITORY];
   if (given !== undefined && given.trim() === '') throw usageError('the repository URL is empty');
   if (given) {
@@ -54,7 +58,10 @@ export function resolveRepoLocation(io: CliIO, url: string | undefined, announce
     return { url: abs, display: describeLocation(abs) };
   }
   const local = defaultRepositoryPath(io.env);
-  if (announce) io.stderr.write(`using the local repository ${local} (choose another with --repo or ${ENV_REPOSITORY})\n`);
+  if (announce)
+    io.stderr.write(
+      `using the local repository ${local} (choose another with --repo or ${ENV_REPOSITORY})\n`,
+    );
   return { url: local, display: local };
 }
 
@@ -84,7 +91,9 @@ export async function readSecret(io: CliIO, src: SecretSource): Promise<string> 
     try {
       secret = fromFile(await readFile(path.resolve(io.cwd, src.file), 'utf8'));
     } catch (err) {
-      throw new CliError(`cannot read ${src.flag} ${src.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new CliError(
+        `cannot read ${src.flag} ${src.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     if (!secret) throw new CliError(`${src.flag} ${src.file} is empty`);
     return secret;
@@ -92,7 +101,9 @@ export async function readSecret(io: CliIO, src: SecretSource): Promise<string> 
   secret = io.env[src.envVar];
   if (secret) return secret;
   if (src.noPrompt || !canPrompt(io)) {
-    throw new CliError(`no ${src.what}: set ${src.envVar} or pass ${src.flag} (no terminal to prompt on)`);
+    throw new CliError(
+      `no ${src.what}: set ${src.envVar} or pass ${src.flag} (no terminal to prompt on)`,
+    );
   }
   secret = await promptSecret(io, `enter ${src.what}: `);
   if (!secret) throw new CliError(`an empty ${src.what} is not allowed`);
@@ -102,7 +113,11 @@ export async function readSecret(io: CliIO, src: SecretSource): Promise<string> 
   return secret;
 }
 
-export function repositoryPassword(io: CliIO, globals: GlobalOptions, opts: { confirm?: boolean; noPrompt?: boolean } = {}) {
+export function repositoryPassword(
+  io: CliIO,
+  globals: GlobalOptions,
+  opts: { confirm?: boolean; noPrompt?: boolean } = {},
+) {
   return readSecret(io, {
     file: globals.passwordFile,
     envVar: ENV_PASSWORD,

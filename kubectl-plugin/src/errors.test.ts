@@ -24,14 +24,18 @@ describe('errors and usage (built executable)', () => {
   afterAll(() => sb.cleanup());
 
   it('wrong password: exit 1 and one line', async () => {
-    const r = await sb.run(['repo', 'snapshots', '--repo', 'repo'], { KUBECTL_BACKUP_PASSWORD: 'wrong' });
+    const r = await sb.run(['repo', 'snapshots', '--repo', 'repo'], {
+      KUBECTL_BACKUP_PASSWORD: 'wrong',
+    });
     expect(r.code).toBe(1);
     expectOneLineError(r.stderr, /wrong password/);
     expect(r.stdout).toBe('');
   });
 
   it('--debug adds the stack trace', async () => {
-    const r = await sb.run(['repo', 'snapshots', '--repo', 'repo', '--debug'], { KUBECTL_BACKUP_PASSWORD: 'wrong' });
+    const r = await sb.run(['repo', 'snapshots', '--repo', 'repo', '--debug'], {
+      KUBECTL_BACKUP_PASSWORD: 'wrong',
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: wrong password/);
     expect(r.stderr).toMatch(/\n\s+at /);
@@ -40,19 +44,32 @@ describe('errors and usage (built executable)', () => {
   it('missing repository: suggests repo init, before asking for a password', async () => {
     const r = await sb.run(['repo', 'snapshots', '--repo', 'nothing-here']);
     expect(r.code).toBe(1);
-    expectOneLineError(r.stderr, /no repository at .*nothing-here; create one with "kubectl backup repo init --repo .*nothing-here"/);
+    expectOneLineError(
+      r.stderr,
+      /no repository at .*nothing-here; create one with "kubectl backup repo init --repo .*nothing-here"/,
+    );
   });
 
   it('no password and no terminal: a clear error, no hang', async () => {
     const r = await sb.run(['repo', 'snapshots', '--repo', 'repo']);
     expect(r.code).toBe(1);
-    expectOneLineError(r.stderr, /no repository password: set KUBECTL_BACKUP_PASSWORD or pass --password-file/);
+    expectOneLineError(
+      r.stderr,
+      /no repository password: set KUBECTL_BACKUP_PASSWORD or pass --password-file/,
+    );
     const init = await sb.run(['repo', 'init', '--repo', 'other']);
     expectOneLineError(init.stderr, /no repository password/);
   });
 
   it('an unreadable or empty password file is named', async () => {
-    const r = await sb.run(['repo', 'snapshots', '--repo', 'repo', '--password-file', 'missing.txt']);
+    const r = await sb.run([
+      'repo',
+      'snapshots',
+      '--repo',
+      'repo',
+      '--password-file',
+      'missing.txt',
+    ]);
     expect(r.code).toBe(1);
     expectOneLineError(r.stderr, /cannot read --password-file missing.txt: ENOENT/);
   });
@@ -99,29 +116,52 @@ describe('errors and usage (built executable)', () => {
   });
 
   it('an unreachable S3 endpoint is named as such', async () => {
-    const r = await sb.run(['repo', 'snapshots', '--repo', 's3://bucket/p?endpoint=http://127.0.0.1:9'], {
-      ...pw,
-      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
-    });
+    const r = await sb.run(
+      ['repo', 'snapshots', '--repo', 's3://bucket/p?endpoint=http://127.0.0.1:9'],
+      {
+        ...pw,
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
+      },
+    );
     expect(r.code).toBe(1);
-    expectOneLineError(r.stderr, /cannot reach the repository storage at s3:\/\/bucket\/p\?endpoint=http:\/\/127.0.0.1:9: .*ECONNREFUSED/);
+    expectOneLineError(
+      r.stderr,
+      /cannot reach the repository storage at s3:\/\/bucket\/p\?endpoint=http:\/\/127.0.0.1:9: .*ECONNREFUSED/,
+    );
     expect(r.stderr).not.toContain('aws-secret-value');
   });
 
   it('a locked repository names the holder and suggests repo unlock; unlock removes stale locks', async () => {
-    const repo = await Repository.open(new LocalStorage(path.join(sb.dir, 'repo')), SECRET, { skipIndex: true });
-    const lock = await acquireLock(repo, { exclusive: true, user: 'alice', host: 'laptop-7', pid: 4242 });
+    const repo = await Repository.open(new LocalStorage(path.join(sb.dir, 'repo')), SECRET, {
+      skipIndex: true,
+    });
+    const lock = await acquireLock(repo, {
+      exclusive: true,
+      user: 'alice',
+      host: 'laptop-7',
+      pid: 4242,
+    });
     try {
       const r = await sb.run(['repo', 'prune', '--repo', 'repo'], pw);
       expect(r.code).toBe(1);
-      expectOneLineError(r.stderr, /is already locked: an exclusive lock held by alice@laptop-7 \(pid 4242\).*"kubectl backup repo unlock"/);
+      expectOneLineError(
+        r.stderr,
+        /is already locked: an exclusive lock held by alice@laptop-7 \(pid 4242\).*"kubectl backup repo unlock"/,
+      );
       const live = await sb.run(['repo', 'unlock', '--repo', 'repo'], pw);
-      expect(live.stdout).toMatch(/^removed 0 stale lock\(s\)\nstill locked: an exclusive lock held by alice@laptop-7/);
+      expect(live.stdout).toMatch(
+        /^removed 0 stale lock\(s\)\nstill locked: an exclusive lock held by alice@laptop-7/,
+      );
     } finally {
       await lock.release();
     }
-    const stale = await acquireLock(repo, { exclusive: false, ttlMs: 1, refreshMs: 0, user: 'bob' });
+    const stale = await acquireLock(repo, {
+      exclusive: false,
+      ttlMs: 1,
+      refreshMs: 0,
+      user: 'bob',
+    });
     await new Promise((r) => setTimeout(r, 20));
     const r = await sb.run(['repo', 'unlock', '--repo', 'repo'], pw);
     expect(r).toMatchObject({ code: 0, stdout: 'removed 1 stale lock(s)\n' });
@@ -139,7 +179,22 @@ describe('errors and usage (built executable)', () => {
     expect(top.stdout).toContain('KUBECTL_BACKUP_REPOSITORY');
     const forget = await sb.run(['repo', 'forget', '--help']);
     expect(forget.stdout).toMatch(/^Usage: kubectl backup repo forget \[options\]/);
-    for (const flag of ['--keep-last', '--keep-hourly', '--keep-daily', '--keep-weekly', '--keep-monthly', '--keep-yearly', '--keep-within', '--keep-tag', '--tag', '--host', '--dry-run', '--prune', '--repo', '--password-file']) {
+    for (const flag of [
+      '--keep-last',
+      '--keep-hourly',
+      '--keep-daily',
+      '--keep-weekly',
+      '--keep-monthly',
+      '--keep-yearly',
+      '--keep-within',
+      '--keep-tag',
+      '--tag',
+      '--host',
+      '--dry-run',
+      '--prune',
+      '--repo',
+      '--password-file',
+    ]) {
       expect(forget.stdout).toContain(flag);
     }
     expect(forget.stdout).toContain('KUBECTL_BACKUP_PASSWORD');

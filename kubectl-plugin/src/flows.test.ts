@@ -55,7 +55,10 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
     expect(second.bytesTotal).toBe(65_000 + 700_000 + JSON.stringify({ seed: 1 }).length);
     expect(second.bytesAdded).toBeLessThan(second.bytesTotal / 100);
     // Progress events are JSON lines on stderr, the last one marked done.
-    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; phase: string; done?: boolean });
+    const events = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; phase: string; done?: boolean });
     expect(events.every((e) => e.type === 'progress' && e.phase === 'backup')).toBe(true);
     expect(events.at(-1)?.done).toBe(true);
   });
@@ -64,9 +67,15 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
     const all = json<SnapshotJson[]>(await run(['repo', 'snapshots', '-o', 'json']));
     expect(all.map((s) => s.id).sort()).toEqual([first.id, second.id].sort());
     expect(all.find((s) => s.id === first.id)!.stats.bytesAdded).toBeGreaterThan(700_000);
-    const tagged = json<SnapshotJson[]>(await run(['repo', 'snapshots', '-o', 'json', '--tag', 'app=web']));
+    const tagged = json<SnapshotJson[]>(
+      await run(['repo', 'snapshots', '-o', 'json', '--tag', 'app=web']),
+    );
     expect(tagged.map((s) => s.id)).toEqual([first.id]);
-    expect(json<SnapshotJson[]>(await run(['repo', 'snapshots', '-o', 'json', '--host', 'no-such-host']))).toEqual([]);
+    expect(
+      json<SnapshotJson[]>(
+        await run(['repo', 'snapshots', '-o', 'json', '--host', 'no-such-host']),
+      ),
+    ).toEqual([]);
     const table = await run(['repo', 'snapshots']);
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split('\n');
@@ -81,20 +90,30 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
     expect(r.stdout).toMatch(/^restored snapshot [0-9a-f]{8} to .*restored: 4 files, 2 dirs/);
     expect(await readTree(path.join(sb.dir, 'restored'))).toEqual(await readTree(data));
     const latest = await run(['mover', 'restore', 'latest', 'restored-latest', '--json']);
-    expect(json<{ snapshot: string; files: number }>(latest)).toMatchObject({ snapshot: second.id, files: 4 });
+    expect(json<{ snapshot: string; files: number }>(latest)).toMatchObject({
+      snapshot: second.id,
+      files: 4,
+    });
   });
 
   it('key add / list / passwd / remove', async () => {
-    const added = await run(['repo', 'key', 'add'], { ...pw, KUBECTL_BACKUP_NEW_PASSWORD: 'second' });
+    const added = await run(['repo', 'key', 'add'], {
+      ...pw,
+      KUBECTL_BACKUP_NEW_PASSWORD: 'second',
+    });
     expect(added.stdout).toMatch(/^added key [0-9a-f]{8}\n$/);
-    const keys = json<Array<{ id: string; current: boolean }>>(await run(['repo', 'key', 'list', '-o', 'json']));
+    const keys = json<Array<{ id: string; current: boolean }>>(
+      await run(['repo', 'key', 'list', '-o', 'json']),
+    );
     expect(keys).toHaveLength(2);
     const secondKey = json<Array<{ id: string; current: boolean }>>(
       await run(['repo', 'key', 'list', '-o', 'json'], { KUBECTL_BACKUP_PASSWORD: 'second' }),
     ).find((k) => k.current)!;
 
     await writeFile(path.join(sb.dir, 'pw3'), 'third\n');
-    const passwd = await run(['repo', 'key', 'passwd', '--new-password-file', 'pw3'], { KUBECTL_BACKUP_PASSWORD: 'second' });
+    const passwd = await run(['repo', 'key', 'passwd', '--new-password-file', 'pw3'], {
+      KUBECTL_BACKUP_PASSWORD: 'second',
+    });
     expect(passwd.code).toBe(0);
     expect(passwd.stdout).toContain(`key ${secondKey.id.slice(0, 8)} replaced by`);
     expect((await run(['repo', 'snapshots'], { KUBECTL_BACKUP_PASSWORD: 'second' })).code).toBe(1);
@@ -102,8 +121,12 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
 
     const table = await run(['repo', 'key', 'list']);
     expect(table.stdout.split('\n').filter((l) => l.startsWith('*'))).toHaveLength(1);
-    const third = json<Array<{ id: string; current: boolean }>>(await run(['repo', 'key', 'list', '-o', 'json'])).find((k) => !k.current)!;
-    const refused = await run(['repo', 'key', 'remove', third.id], { KUBECTL_BACKUP_PASSWORD: 'third' });
+    const third = json<Array<{ id: string; current: boolean }>>(
+      await run(['repo', 'key', 'list', '-o', 'json']),
+    ).find((k) => !k.current)!;
+    const refused = await run(['repo', 'key', 'remove', third.id], {
+      KUBECTL_BACKUP_PASSWORD: 'third',
+    });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/^error: refusing to remove the key this session is using/);
     expect((await run(['repo', 'key', 'remove', third.id.slice(0, 8)])).code).toBe(0);
@@ -124,7 +147,11 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
   it('forget --dry-run changes nothing; forget removes; prune frees the data', async () => {
     const dry = await run(['repo', 'forget', '--keep-last', '1', '--dry-run', '-o', 'json']);
     expect(dry.code).toBe(0);
-    const plan = json<{ dryRun: boolean; keep: Array<{ id: string; reasons: string[] }>; remove: Array<{ id: string }> }>(dry);
+    const plan = json<{
+      dryRun: boolean;
+      keep: Array<{ id: string; reasons: string[] }>;
+      remove: Array<{ id: string }>;
+    }>(dry);
     expect(plan.dryRun).toBe(true);
     expect(plan.keep.map((k) => k.id)).toEqual([second.id]);
     expect(plan.remove.map((k) => k.id)).toEqual([first.id]);
@@ -136,11 +163,16 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
     const done = await run(['repo', 'forget', '--keep-last', '1']);
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('kept 1, removed 1 snapshot(s)');
-    expect(json<SnapshotJson[]>(await run(['repo', 'snapshots', '-o', 'json'])).map((s) => s.id)).toEqual([second.id]);
+    expect(
+      json<SnapshotJson[]>(await run(['repo', 'snapshots', '-o', 'json'])).map((s) => s.id),
+    ).toEqual([second.id]);
 
     const pruned = await run(['repo', 'prune', '--json']);
     expect(pruned.code).toBe(0);
-    expect(json<{ dryRun: boolean; snapshots: number }>(pruned)).toMatchObject({ dryRun: false, snapshots: 1 });
+    expect(json<{ dryRun: boolean; snapshots: number }>(pruned)).toMatchObject({
+      dryRun: false,
+      snapshots: 1,
+    });
     expect((await run(['repo', 'check', '--read-data'])).code).toBe(0);
     const restored = await run(['mover', 'restore', 'latest', 'after-prune']);
     expect(restored.code).toBe(0);
@@ -148,24 +180,43 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
   });
 
   it('copy --to sends the snapshots to a second repository', async () => {
-    const init2 = await sb.run(['repo', 'init', '--repo', 'dr'], { KUBECTL_BACKUP_PASSWORD: 'dr-secret' });
+    const init2 = await sb.run(['repo', 'init', '--repo', 'dr'], {
+      KUBECTL_BACKUP_PASSWORD: 'dr-secret',
+    });
     expect(init2.code).toBe(0);
     const noPw = await run(['repo', 'copy', '--to', 'dr']);
     expect(noPw.code).toBe(1);
-    expect(noPw.stderr).toMatch(/^error: no destination repository password: set KUBECTL_BACKUP_TO_PASSWORD/m);
-    const copied = await run(['repo', 'copy', '--to', 'dr'], { ...pw, KUBECTL_BACKUP_TO_PASSWORD: 'dr-secret' });
+    expect(noPw.stderr).toMatch(
+      /^error: no destination repository password: set KUBECTL_BACKUP_TO_PASSWORD/m,
+    );
+    const copied = await run(['repo', 'copy', '--to', 'dr'], {
+      ...pw,
+      KUBECTL_BACKUP_TO_PASSWORD: 'dr-secret',
+    });
     expect(copied.code).toBe(0);
     expect(copied.stdout).toContain('copied 1 snapshot(s), skipped 0');
-    const again = await run(['repo', 'copy', '--to', 'dr', '--json'], { ...pw, KUBECTL_BACKUP_TO_PASSWORD: 'dr-secret' });
+    const again = await run(['repo', 'copy', '--to', 'dr', '--json'], {
+      ...pw,
+      KUBECTL_BACKUP_TO_PASSWORD: 'dr-secret',
+    });
     expect(json<{ skipped: string[] }>(again).skipped).toEqual([second.id]);
 
     const dr = ['--repo', 'dr'];
     const drEnv = { KUBECTL_BACKUP_PASSWORD: 'dr-secret' };
-    expect(json<unknown[]>(await sb.run(['repo', 'snapshots', '-o', 'json', ...dr], drEnv))).toHaveLength(1);
+    expect(
+      json<unknown[]>(await sb.run(['repo', 'snapshots', '-o', 'json', ...dr], drEnv)),
+    ).toHaveLength(1);
     expect((await sb.run(['mover', 'restore', 'latest', 'from-dr', ...dr], drEnv)).code).toBe(0);
     expect(await readTree(path.join(sb.dir, 'from-dr'))).toEqual(await readTree(data));
-    const drAudit = json<Array<{ action: string }>>(await sb.run(['repo', 'audit', '-o', 'json', ...dr], drEnv));
-    expect(drAudit.map((e) => e.action)).toEqual(['repo.init', 'snapshot.copy', 'snapshot.copy', 'snapshot.restore']);
+    const drAudit = json<Array<{ action: string }>>(
+      await sb.run(['repo', 'audit', '-o', 'json', ...dr], drEnv),
+    );
+    expect(drAudit.map((e) => e.action)).toEqual([
+      'repo.init',
+      'snapshot.copy',
+      'snapshot.copy',
+      'snapshot.restore',
+    ]);
   });
 
   it('unlock removes stale locks and is audited', async () => {
@@ -174,9 +225,9 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
   });
 
   it('the audit log records every mutating command and verifies', async () => {
-    const entries = json<Array<{ action: string; outcome: string; actor: string; details?: { error?: string } }>>(
-      await run(['repo', 'audit', '-o', 'json']),
-    );
+    const entries = json<
+      Array<{ action: string; outcome: string; actor: string; details?: { error?: string } }>
+    >(await run(['repo', 'audit', '-o', 'json']));
     expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual([
       'repo.init:success',
       'snapshot.create:success',
@@ -195,9 +246,14 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
     expect(entries[0]!.actor).toMatch(/.+@.+/);
     expect(entries[7]!.details?.error).toMatch(/refusing to remove/);
     const table = await run(['repo', 'audit']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+OUTCOME\s+DETAILS$/);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^SEQ\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+OUTCOME\s+DETAILS$/,
+    );
     const verified = await run(['repo', 'audit', '--verify']);
-    expect(verified).toMatchObject({ code: 0, stdout: `audit log verified: ${entries.length} entries, chain intact\n` });
+    expect(verified).toMatchObject({
+      code: 0,
+      stdout: `audit log verified: ${entries.length} entries, chain intact\n`,
+    });
   });
 
   it('check and audit --verify fail (exit 1) on tampered bytes', async () => {

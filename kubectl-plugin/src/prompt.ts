@@ -3,7 +3,9 @@ import type { CliIO } from './io.js';
 import { CliError } from './output/errors.js';
 
 export function canPrompt(io: CliIO): boolean {
-  return Boolean(io.promptSecret) || Boolean(io.stdin.isTTY && io.stderr.isTTY && io.stdin.setRawMode);
+  return (
+    Boolean(io.promptSecret) || Boolean(io.stdin.isTTY && io.stderr.isTTY && io.stdin.setRawMode)
+  );
 }
 
 /** Reads one line from the terminal with echo off; the question goes to stderr. */

@@ -36,15 +36,21 @@ describe('kubectl-backup against s3rver (s3://bucket/prefix?endpoint=…)', () =
     const snap = json<{ id: string; bytesTotal: number; bytesAdded: number }>(b);
     expect(snap.bytesAdded).toBeGreaterThan(700_000);
 
-    const again = json<{ bytesAdded: number }>(await sb.run(['mover', 'backup', 'data', '--json'], env));
+    const again = json<{ bytesAdded: number }>(
+      await sb.run(['mover', 'backup', 'data', '--json'], env),
+    );
     expect(again.bytesAdded).toBeLessThan(10_000);
 
-    const list = json<Array<{ id: string; tags: string[] }>>(await sb.run(['repo', 'snapshots', '-o', 'json', '--tag', 'pvc=data-0'], env));
+    const list = json<Array<{ id: string; tags: string[] }>>(
+      await sb.run(['repo', 'snapshots', '-o', 'json', '--tag', 'pvc=data-0'], env),
+    );
     expect(list.map((s) => s.id)).toEqual([snap.id]);
 
     const r = await sb.run(['mover', 'restore', snap.id.slice(0, 8), 'restored'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(await readTree(path.join(sb.dir, 'restored'))).toEqual(await readTree(path.join(sb.dir, 'data')));
+    expect(await readTree(path.join(sb.dir, 'restored'))).toEqual(
+      await readTree(path.join(sb.dir, 'data')),
+    );
 
     const check = await sb.run(['repo', 'check', '--read-data'], env);
     expect(check.code, check.stdout).toBe(0);

@@ -3,9 +3,21 @@
  * error messages) and the audit log helper. One Session per `runCli` call.
  */
 import { hostname, userInfo } from 'node:os';
-import { appendAudit, NoRepositoryError, openStorage, Repository, type AuditInput, type Storage } from '@kubectl-backup/engine';
+import {
+  appendAudit,
+  NoRepositoryError,
+  openStorage,
+  Repository,
+  type AuditInput,
+  type Storage,
+} from '@kubectl-backup/engine';
 import type { Command } from 'commander';
-import { repositoryPassword, resolveRepoLocation, type GlobalOptions, type RepoLocation } from './config.js';
+import {
+  repositoryPassword,
+  resolveRepoLocation,
+  type GlobalOptions,
+  type RepoLocation,
+} from './config.js';
 import type { CliIO } from './io.js';
 import { describeError } from './output/errors.js';
 
@@ -41,7 +53,10 @@ export class Session {
   }
 
   /** Resolves a repository location (announcing the default one), opens its storage for `fn`. */
-  async withStorage<T>(url: string | undefined, fn: (storage: Storage, location: RepoLocation) => Promise<T>): Promise<T> {
+  async withStorage<T>(
+    url: string | undefined,
+    fn: (storage: Storage, location: RepoLocation) => Promise<T>,
+  ): Promise<T> {
     const location = resolveRepoLocation(this.io, url);
     this.location = location.display;
     const storage = openStorage(location.url, { env: this.io.env });
@@ -53,28 +68,52 @@ export class Session {
   }
 
   /** Opens the repository of the global options for `fn`. */
-  withRepo<T>(cmd: Command, options: OpenRepoOptions, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  withRepo<T>(
+    cmd: Command,
+    options: OpenRepoOptions,
+    fn: (repo: Repository) => Promise<T>,
+  ): Promise<T> {
     const globals = this.globals(cmd);
     const password = () => repositoryPassword(this.io, globals, { noPrompt: options.noPrompt });
-    return this.withStorage(globals.repo, async (storage) => fn(await this.open(storage, password, options)));
+    return this.withStorage(globals.repo, async (storage) =>
+      fn(await this.open(storage, password, options)),
+    );
   }
 
   /** Opens a repository in `storage`; checks that it exists before asking for a password. */
-  async open(storage: Storage, password: () => Promise<string>, options: OpenRepoOptions = {}): Promise<Repository> {
+  async open(
+    storage: Storage,
+    password: () => Promise<string>,
+    options: OpenRepoOptions = {},
+  ): Promise<Repository> {
     if (!(await storage.exists('config'))) throw new NoRepositoryError(storage.location);
-    return Repository.open(storage, await password(), { skipIndex: !options.index, ...(options.host ? { host: options.host } : {}) });
+    return Repository.open(storage, await password(), {
+      skipIndex: !options.index,
+      ...(options.host ? { host: options.host } : {}),
+    });
   }
 
   /**
    * Runs a mutating operation and records it in the repository's audit log: `success` with
    * the summary of the result, or `failure` with the error message (then rethrows).
    */
-  async audited<T>(repo: Repository, action: string, fn: () => Promise<T>, summary?: (result: T) => AuditSummary, target?: string): Promise<T> {
+  async audited<T>(
+    repo: Repository,
+    action: string,
+    fn: () => Promise<T>,
+    summary?: (result: T) => AuditSummary,
+    target?: string,
+  ): Promise<T> {
     let result: T;
     try {
       result = await fn();
     } catch (err) {
-      await this.audit(repo, { action, target, outcome: 'failure', details: { error: describeError(err, this.location) } });
+      await this.audit(repo, {
+        action,
+        target,
+        outcome: 'failure',
+        details: { error: describeError(err, this.location) },
+      });
       throw err;
     }
     await this.audit(repo, { action, target, outcome: 'success', ...summary?.(result) });
@@ -86,7 +125,9 @@ export class Session {
     try {
       await appendAudit(repo, { actor: actor(), ...entry }, { lockWaitMs: 30_000 });
     } catch (err) {
-      this.io.stderr.write(`warning: could not append to the audit log: ${describeError(err, this.location)}\n`);
+      this.io.stderr.write(
+        `warning: could not append to the audit log: ${describeError(err, this.location)}\n`,
+      );
     }
   }
 }

@@ -23,7 +23,8 @@ export function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE);
 }
 
-const NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket hang up|timed? ?out/i;
+const NETWORK =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket hang up|timed? ?out/i;
 
 /** The one-line message for an error (no `error:` prefix); `location` names the repository. */
 export function describeError(err: unknown, location?: string): string {
@@ -43,7 +44,8 @@ export function describeError(err: unknown, location?: string): string {
       case 'EUSAGE':
         return err.message;
       case 'EIO':
-        if (NETWORK.test(err.message)) return `cannot reach the repository storage${at}: ${err.message} (check the endpoint and the network)`;
+        if (NETWORK.test(err.message))
+          return `cannot reach the repository storage${at}: ${err.message} (check the endpoint and the network)`;
         return err.message;
       default:
         return err.message;
@@ -59,7 +61,10 @@ export function exitCodeOf(err: unknown): number {
 }
 
 /** What to print: `error: …` and, with debug, the stack and its causes. */
-export function formatError(err: unknown, options: { debug?: boolean; location?: string } = {}): string {
+export function formatError(
+  err: unknown,
+  options: { debug?: boolean; location?: string } = {},
+): string {
   const line = `error: ${describeError(err, options.location).replace(/\s*\n\s*/g, ' ')}\n`;
   if (!options.debug || !(err instanceof Error)) return line;
   let out = line;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError, LockedError, NoRepositoryError, WrongPasswordError } from '@kubectl-backup/engine';
+import {
+  EngineError,
+  LockedError,
+  NoRepositoryError,
+  WrongPasswordError,
+} from '@kubectl-backup/engine';
 import { CliError, exitCodeOf, formatError } from './errors.js';
 import { formatBytes, formatDuration, formatTime } from './format.js';
 import { progressLine } from './progress.js';
@@ -30,18 +35,32 @@ describe('output', () => {
 
   it('describes progress in one line', () => {
     const line = progressLine(
-      { phase: 'backup', filesDone: 3, filesTotal: 10, bytesDone: 1 << 20, bytesTotal: 4 << 20, bytesAdded: 512, currentItem: 'a/b' },
+      {
+        phase: 'backup',
+        filesDone: 3,
+        filesTotal: 10,
+        bytesDone: 1 << 20,
+        bytesTotal: 4 << 20,
+        bytesAdded: 512,
+        currentItem: 'a/b',
+      },
       1000,
     );
     expect(line).toBe('backup  3/10 files  1.00 MiB/4.00 MiB  1.00 MiB/s  added 512 B  a/b');
   });
 
   it('maps errors to one line and exit codes', () => {
-    expect(formatError(new WrongPasswordError(), { location: '/r' })).toBe('error: wrong password: no key of the repository at /r opens with it\n');
-    expect(formatError(new NoRepositoryError('/r'), { location: '/r' })).toContain('"kubectl backup repo init --repo /r"');
+    expect(formatError(new WrongPasswordError(), { location: '/r' })).toBe(
+      'error: wrong password: no key of the repository at /r opens with it\n',
+    );
+    expect(formatError(new NoRepositoryError('/r'), { location: '/r' })).toContain(
+      '"kubectl backup repo init --repo /r"',
+    );
     expect(formatError(new LockedError('locked by x'))).toBe('error: locked by x\n');
     expect(formatError(new Error('multi\nline'))).toBe('error: multi line\n');
-    expect(formatError(new Error('boom'), { debug: true })).toMatch(/^error: boom\nError: boom\n\s+at /);
+    expect(formatError(new Error('boom'), { debug: true })).toMatch(
+      /^error: boom\nError: boom\n\s+at /,
+    );
     expect(exitCodeOf(new CliError('x', 2))).toBe(2);
     expect(exitCodeOf(new EngineError('EUSAGE', 'x'))).toBe(2);
     expect(exitCodeOf(new EngineError('EIO', 'x'))).toBe(1);

@@ -31,7 +31,8 @@ export function createProgress(io: CliIO, options: ProgressOptions): ProgressRen
 function jsonProgress(out: OutStream): ProgressRenderer {
   const started = Date.now();
   return {
-    onProgress: (event) => writeJsonLine(out, { type: 'progress', ...event, elapsedMs: Date.now() - started }),
+    onProgress: (event) =>
+      writeJsonLine(out, { type: 'progress', ...event, elapsedMs: Date.now() - started }),
     end: () => undefined,
   };
 }
@@ -43,7 +44,8 @@ export function progressLine(event: ProgressEvent, elapsedMs: number): string {
     `${formatBytes(event.bytesDone)}/${formatBytes(event.bytesTotal)}`,
     formatRate(event.bytesDone, elapsedMs),
   ];
-  if (event.bytesAdded !== undefined && event.phase === 'backup') parts.push(`added ${formatBytes(event.bytesAdded)}`);
+  if (event.bytesAdded !== undefined && event.phase === 'backup')
+    parts.push(`added ${formatBytes(event.bytesAdded)}`);
   if (event.currentItem && !event.done) parts.push(event.currentItem);
   return parts.join('  ');
 }
@@ -65,7 +67,11 @@ function ttyProgress(out: OutStream): ProgressRenderer {
 }
 
 /** Runs `fn` with a progress listener rendered for this terminal/flags; clears the line after. */
-export async function withProgress<T>(io: CliIO, options: ProgressOptions, fn: (onProgress: ProgressListener) => Promise<T>): Promise<T> {
+export async function withProgress<T>(
+  io: CliIO,
+  options: ProgressOptions,
+  fn: (onProgress: ProgressListener) => Promise<T>,
+): Promise<T> {
   const progress = createProgress(io, options);
   try {
     return await fn(progress.onProgress);

@@ -3,7 +3,7 @@
  * HOME and a controlled environment, or the program in-process with in-memory streams.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -43,10 +43,21 @@ export async function sandbox(): Promise<Sandbox> {
   };
 }
 
-export function runBin(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<RunResult> {
-  const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+export function runBin(
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+  script = BIN,
+): Promise<RunResult> {
+  const clean = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd,
+      env: clean,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,7 +82,9 @@ export async function runInProcess(
     stderr,
     env: options.env ?? {},
     cwd: options.cwd,
-    ...(options.prompt ? { promptSecret: async (q: string) => (questions.push(q), answers.shift() ?? '') } : {}),
+    ...(options.prompt
+      ? { promptSecret: async (q: string) => (questions.push(q), answers.shift() ?? '') }
+      : {}),
   };
   const code = await runCli(args, io);
   return { code, stdout: stdout.text, stderr: stderr.text, questions };
@@ -94,22 +107,13 @@ export async function writeSampleTree(root: string, seed = 1): Promise<void> {
     bin[i] = x >>> 24;
   }
   await writeFile(path.join(root, 'nested', 'data.bin'), bin);
-  await writeFile(path.join(root, 'nested', 'deeper', 'ünïcode name.json'), JSON.stringify({ seed }));
+  await writeFile(
+    path.join(root, 'nested', 'deeper', 'ünïcode name.json'),
+    JSON.stringify({ seed }),
+  );
 }
 
-/** Every file under `root` with its bytes, by relative path. */
-export async function readTree(root: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(path.join(dir, e.name), p);
-      else out.set(p, await readFile(path.join(dir, e.name)));
-    }
-  };
-  await walk(root, '');
-  return out;
-}
+export { readTreeBytes as readTree } from '../tree-compare.js';
 
 /** Parses the JSON document on stdout (after any `-o json` / `--json` command). */
 export function json<T = unknown>(r: RunResult): T {

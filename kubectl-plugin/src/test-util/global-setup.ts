@@ -5,5 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-b', fileURLToPath(new URL('../..', import.meta.url))], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-b', fileURLToPath(new URL('../..', import.meta.url))], {
+    stdio: 'inherit',
+  });
 }

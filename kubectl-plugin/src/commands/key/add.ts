@@ -12,7 +12,12 @@ export function registerKeyAdd(parent: Command, session: Session): void {
     .action((opts: NewPasswordFlags, cmd: Command) =>
       session.withRepo(cmd, {}, async (repo) => {
         const password = await newPassword(session.io, opts);
-        const id = await session.audited(repo, 'key.add', () => repo.addKey(password, keyOptions(session.io.env)), (keyId) => ({ target: keyId }));
+        const id = await session.audited(
+          repo,
+          'key.add',
+          () => repo.addKey(password, keyOptions(session.io.env)),
+          (keyId) => ({ target: keyId }),
+        );
         session.io.stdout.write(`added key ${id.slice(0, 8)}\n`);
       }),
     );
@@ -21,17 +26,26 @@ export function registerKeyAdd(parent: Command, session: Session): void {
 export function registerKeyPasswd(parent: Command, session: Session): void {
   parent
     .command('passwd')
-    .description('change the password used to open the repository (replaces its key; other keys stay)')
+    .description(
+      'change the password used to open the repository (replaces its key; other keys stay)',
+    )
     .option(...NEW_PASSWORD_FLAG)
     .action((opts: NewPasswordFlags, cmd: Command) =>
       session.withRepo(cmd, {}, async (repo) => {
         const password = await newPassword(session.io, opts);
         const old = repo.keyId;
-        const id = await session.audited(repo, 'key.passwd', () => repo.changePassword(password, keyOptions(session.io.env)), (keyId) => ({
-          target: keyId,
-          details: { replaced: old },
-        }));
-        session.io.stdout.write(`changed password: key ${old.slice(0, 8)} replaced by ${id.slice(0, 8)}\n`);
+        const id = await session.audited(
+          repo,
+          'key.passwd',
+          () => repo.changePassword(password, keyOptions(session.io.env)),
+          (keyId) => ({
+            target: keyId,
+            details: { replaced: old },
+          }),
+        );
+        session.io.stdout.write(
+          `changed password: key ${old.slice(0, 8)} replaced by ${id.slice(0, 8)}\n`,
+        );
       }),
     );
 }

@@ -6,7 +6,9 @@ import { registerKeyList } from './list.js';
 import { registerKeyRemove } from './remove.js';
 
 export function registerKey(parent: Command, session: Session): void {
-  const key = parent.command('key').description('manage the passwords (keys) that open the repository');
+  const key = parent
+    .command('key')
+    .description('manage the passwords (keys) that open the repository');
   registerKeyAdd(key, session);
   registerKeyList(key, session);
   registerKeyRemove(key, session);

@@ -21,10 +21,15 @@ export function registerMoverBackup(parent: Command, session: Session): void {
     .description('back up a directory tree into a new snapshot and print its id')
     .argument('<path>', 'directory to back up')
     .option('--tag <tag>', 'tag the snapshot, e.g. --tag app=web (repeatable)', parseTag)
-    .option('--host <name>', 'host name recorded in the snapshot (default: this machine\'s)')
+    .option('--host <name>', "host name recorded in the snapshot (default: this machine's)")
     .addOption(jsonOption())
-    .addHelpText('after', '\nOutput: the snapshot id; with --json one object {id, shortId, time, host, paths, tags, parent, bytesTotal, bytesAdded, …}.')
-    .action((dir: string, opts: BackupFlags, cmd: Command) => runMoverBackup(session, cmd, dir, opts));
+    .addHelpText(
+      'after',
+      '\nOutput: the snapshot id; with --json one object {id, shortId, time, host, paths, tags, parent, bytesTotal, bytesAdded, …}.',
+    )
+    .action((dir: string, opts: BackupFlags, cmd: Command) =>
+      runMoverBackup(session, cmd, dir, opts),
+    );
 }
 
 /** Mover commands print plain lines and never prompt: the password comes from env or file. */
@@ -35,15 +40,31 @@ export async function assertDirectory(dir: string): Promise<void> {
   if (!info?.isDirectory()) throw usageError(`${dir} is not a directory`);
 }
 
-async function runMoverBackup(session: Session, cmd: Command, dir: string, opts: BackupFlags): Promise<void> {
+async function runMoverBackup(
+  session: Session,
+  cmd: Command,
+  dir: string,
+  opts: BackupFlags,
+): Promise<void> {
   const source = path.resolve(session.io.cwd, dir);
   await assertDirectory(source);
   const snapshot = await session.withRepo(cmd, { ...MOVER_OPEN, host: opts.host }, (repo) =>
     session.audited(
       repo,
       'snapshot.create',
-      () => withProgress(session.io, { json: opts.json, live: false }, (onProgress) => backup(repo, { directory: source }, { tags: opts.tag, onProgress })),
-      (s) => ({ target: s.id, details: { paths: s.paths, tags: s.tags, bytesTotal: s.stats.bytesTotal, bytesAdded: s.stats.bytesAdded } }),
+      () =>
+        withProgress(session.io, { json: opts.json, live: false }, (onProgress) =>
+          backup(repo, { directory: source }, { tags: opts.tag, onProgress }),
+        ),
+      (s) => ({
+        target: s.id,
+        details: {
+          paths: s.paths,
+          tags: s.tags,
+          bytesTotal: s.stats.bytesTotal,
+          bytesAdded: s.stats.bytesAdded,
+        },
+      }),
     ),
   );
   if (opts.json) writeJson(session.io.stdout, snapshotResult(snapshot));

@@ -7,8 +7,9 @@ import { registerMoverRestore } from './restore.js';
 export function registerMover(program: Command, session: Session): void {
   const mover = program
     .command('mover')
-    .description('back up or restore a mounted volume directly (what the in-cluster mover pod runs; never prompts)');
+    .description(
+      'back up or restore a mounted volume directly (what the in-cluster mover pod runs; never prompts)',
+    );
   registerMoverBackup(mover, session);
   registerMoverRestore(mover, session);
 }
-

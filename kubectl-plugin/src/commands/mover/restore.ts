@@ -12,11 +12,16 @@ import { MOVER_OPEN } from './backup.js';
 export function registerMoverRestore(parent: Command, session: Session): void {
   parent
     .command('restore')
-    .description('restore a snapshot into a directory (created if missing; existing files are overwritten)')
+    .description(
+      'restore a snapshot into a directory (created if missing; existing files are overwritten)',
+    )
     .argument('<snapshot>', 'snapshot id, unique prefix (4+ characters) or "latest"')
     .argument('<path>', 'target directory')
     .addOption(jsonOption())
-    .addHelpText('after', '\nOutput: one line; with --json one object {snapshot, target, files, dirs, bytes}.')
+    .addHelpText(
+      'after',
+      '\nOutput: one line; with --json one object {snapshot, target, files, dirs, bytes}.',
+    )
     .action((ref: string, dir: string, opts: { json?: boolean }, cmd: Command) =>
       session.withRepo(cmd, MOVER_OPEN, async (repo) => {
         const target = path.resolve(session.io.cwd, dir);
@@ -24,12 +29,18 @@ export function registerMoverRestore(parent: Command, session: Session): void {
         const result = await session.audited(
           repo,
           'snapshot.restore',
-          () => withProgress(session.io, { json: opts.json, live: false }, (onProgress) => restoreDirectory(repo, snapshot, target, { onProgress })),
+          () =>
+            withProgress(session.io, { json: opts.json, live: false }, (onProgress) =>
+              restoreDirectory(repo, snapshot, target, { onProgress }),
+            ),
           (r) => ({ details: { target, ...r } }),
           snapshot.id,
         );
         if (opts.json) writeJson(session.io.stdout, { snapshot: snapshot.id, target, ...result });
-        else session.io.stdout.write(`restored snapshot ${snapshot.id.slice(0, 8)} to ${target}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)}\n`);
+        else
+          session.io.stdout.write(
+            `restored snapshot ${snapshot.id.slice(0, 8)} to ${target}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)}\n`,
+          );
       }),
     );
 }

@@ -17,7 +17,9 @@ interface AuditFlags {
 export function registerAudit(parent: Command, session: Session): void {
   parent
     .command('audit')
-    .description('show the audit log (who did what, when, with which outcome); --verify checks its hash chain')
+    .description(
+      'show the audit log (who did what, when, with which outcome); --verify checks its hash chain',
+    )
     .option('--verify', 'verify the whole chain and report the first bad entry (exit 1 if any)')
     .option('--since <seq>', 'only entries from this sequence number on', parseCount)
     .addOption(outputOption())
@@ -27,10 +29,13 @@ export function registerAudit(parent: Command, session: Session): void {
         if (opts.verify) {
           const result = await verifyAuditLog(repo);
           if (opts.output === 'json') writeJson(out, result);
-          else if (result.ok) out.write(`audit log verified: ${result.entries} entries, chain intact\n`);
+          else if (result.ok)
+            out.write(`audit log verified: ${result.entries} entries, chain intact\n`);
           if (!result.ok) {
             const bad = result.firstBad!;
-            throw new CliError(`audit log verification failed at entry ${bad.seq} (${bad.key}): ${bad.reason}`);
+            throw new CliError(
+              `audit log verification failed at entry ${bad.seq} (${bad.key}): ${bad.reason}`,
+            );
           }
           return;
         }
@@ -46,7 +51,10 @@ export function registerAudit(parent: Command, session: Session): void {
             { header: 'ACTION', value: (e) => e.action },
             { header: 'TARGET', value: (e) => (e.target ?? '').slice(0, 16) },
             { header: 'OUTCOME', value: (e) => e.outcome },
-            { header: 'DETAILS', value: (e) => (typeof e.details?.error === 'string' ? e.details.error : '') },
+            {
+              header: 'DETAILS',
+              value: (e) => (typeof e.details?.error === 'string' ? e.details.error : ''),
+            },
           ],
           'the audit log is empty',
         );

@@ -18,10 +18,15 @@ interface CheckFlags {
 export function registerCheck(parent: Command, session: Session): void {
   parent
     .command('check')
-    .description('verify the repository: index, pack headers, snapshots, trees, audit log; with --read-data every stored byte')
+    .description(
+      'verify the repository: index, pack headers, snapshots, trees, audit log; with --read-data every stored byte',
+    )
     .option('--read-data', 'also read and authenticate every blob of every pack')
     .addOption(
-      new Option('--read-data-subset <subset>', 'read a subset of the packs: n/t (the n-th of t groups, e.g. 1/5) or a percentage (10%)').conflicts('readData'),
+      new Option(
+        '--read-data-subset <subset>',
+        'read a subset of the packs: n/t (the n-th of t groups, e.g. 1/5) or a percentage (10%)',
+      ).conflicts('readData'),
     )
     .addOption(jsonOption())
     .action(async (opts: CheckFlags, cmd: Command) => {
@@ -33,12 +38,15 @@ export function registerCheck(parent: Command, session: Session): void {
       );
       if (opts.json) writeJson(session.io.stdout, report);
       else printReport(session.io.stdout, report);
-      if (!report.ok) throw new CliError(`check found ${report.errors.length} error(s) in the repository`);
+      if (!report.ok)
+        throw new CliError(`check found ${report.errors.length} error(s) in the repository`);
     });
 }
 
 function printReport(out: OutStream, r: CheckReport): void {
-  out.write(`checked ${r.snapshots} snapshot(s), ${r.trees} tree(s), ${r.blobs} blob(s) in ${r.packs} pack(s), ${r.auditEntries} audit entries\n`);
+  out.write(
+    `checked ${r.snapshots} snapshot(s), ${r.trees} tree(s), ${r.blobs} blob(s) in ${r.packs} pack(s), ${r.auditEntries} audit entries\n`,
+  );
   if (r.packsRead) out.write(`read ${r.packsRead} pack(s), ${formatBytes(r.bytesRead)}\n`);
   for (const w of r.warnings) out.write(`warning: ${w}\n`);
   for (const e of r.errors) out.write(`error: ${e}\n`);

@@ -18,21 +18,39 @@ interface CopyFlags {
 export function registerCopy(parent: Command, session: Session): void {
   parent
     .command('copy')
-    .description('copy snapshots (default: all) to another, existing repository; only data it lacks is sent')
+    .description(
+      'copy snapshots (default: all) to another, existing repository; only data it lacks is sent',
+    )
     .argument('[snapshots...]', 'snapshot ids (or unique prefixes, or "latest")')
     .requiredOption('--to <url>', 'destination repository URL or path')
-    .option('--to-password-file <file>', `read the destination password from a file (default: $${ENV_TO_PASSWORD}, else prompt)`)
+    .option(
+      '--to-password-file <file>',
+      `read the destination password from a file (default: $${ENV_TO_PASSWORD}, else prompt)`,
+    )
     .addOption(jsonOption())
-    .addHelpText('after', '\nExample:\n  kubectl backup repo copy --repo /backups/repo --to "s3://dr-bucket/repo?region=eu-west-1"')
+    .addHelpText(
+      'after',
+      '\nExample:\n  kubectl backup repo copy --repo /backups/repo --to "s3://dr-bucket/repo?region=eu-west-1"',
+    )
     .action((snapshots: string[], opts: CopyFlags, cmd: Command) =>
       session.withRepo(cmd, { index: true }, async (src) => {
         const from = session.location;
         const toPassword = () =>
-          readSecret(session.io, { file: opts.toPasswordFile, envVar: ENV_TO_PASSWORD, flag: '--to-password-file', what: 'destination repository password' });
+          readSecret(session.io, {
+            file: opts.toPasswordFile,
+            envVar: ENV_TO_PASSWORD,
+            flag: '--to-password-file',
+            what: 'destination repository password',
+          });
         const report = await session.withStorage(opts.to, async (storage) => {
           const dst = await session.open(storage, toPassword, { index: true });
-          const work = () => withProgress(session.io, opts, (onProgress) => copySnapshots(src, dst, { snapshots, onProgress }));
-          return session.audited(dst, 'snapshot.copy', work, (r) => ({ details: { from, copied: r.copied, skipped: r.skipped, bytesCopied: r.bytesCopied } }));
+          const work = () =>
+            withProgress(session.io, opts, (onProgress) =>
+              copySnapshots(src, dst, { snapshots, onProgress }),
+            );
+          return session.audited(dst, 'snapshot.copy', work, (r) => ({
+            details: { from, copied: r.copied, skipped: r.skipped, bytesCopied: r.bytesCopied },
+          }));
         });
         if (opts.json) writeJson(session.io.stdout, report);
         else printCopy(session.io.stdout, report);

@@ -1,5 +1,13 @@
 /** `kubectl backup repo forget`: applies a retention policy (restic semantics), optionally prunes. */
-import { forget, parseDuration, shortId, type GroupByField, type RetentionPolicy, type RetentionResult, type Snapshot } from '@kubectl-backup/engine';
+import {
+  forget,
+  parseDuration,
+  shortId,
+  type GroupByField,
+  type RetentionPolicy,
+  type RetentionResult,
+  type Snapshot,
+} from '@kubectl-backup/engine';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { OutStream } from '../../io.js';
 import { usageError } from '../../output/errors.js';
@@ -32,29 +40,57 @@ const COUNTS = ['Last', 'Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as con
 
 function parseGroupBy(value: string): GroupByField[] {
   const fields = value === '' ? [] : value.split(',');
-  for (const f of fields) if (!['host', 'paths', 'tags'].includes(f)) throw new InvalidArgumentError('expected a comma-separated list of host, paths, tags (or "")');
+  for (const f of fields)
+    if (!['host', 'paths', 'tags'].includes(f))
+      throw new InvalidArgumentError(
+        'expected a comma-separated list of host, paths, tags (or "")',
+      );
   return fields as GroupByField[];
 }
 
 export function registerForget(parent: Command, session: Session): void {
   const cmd = parent
     .command('forget')
-    .description('remove snapshots a retention policy does not keep (per host and paths group); "repo prune" then frees their data');
+    .description(
+      'remove snapshots a retention policy does not keep (per host and paths group); "repo prune" then frees their data',
+    );
   for (const unit of COUNTS) {
-    const what = unit === 'Last' ? 'the N newest snapshots' : `the newest snapshot of each of the last N ${unit === 'Daily' ? 'days' : `${unit.toLowerCase().replace(/ly$/, '')}s`}`;
+    const what =
+      unit === 'Last'
+        ? 'the N newest snapshots'
+        : `the newest snapshot of each of the last N ${unit === 'Daily' ? 'days' : `${unit.toLowerCase().replace(/ly$/, '')}s`}`;
     cmd.option(`--keep-${unit.toLowerCase()} <n>`, `keep ${what} (-1: unlimited)`, parseCount);
   }
   cmd
-    .option('--keep-within <duration>', 'keep every snapshot newer than this before the newest one (e.g. 7d, 2w, 1y2m)')
-    .option('--keep-tag <tags>', 'keep snapshots having all these comma-separated tags (repeatable)', collect)
-    .option('--tag <tag>', 'only consider snapshots with this tag (repeatable: all must match)', parseTag)
+    .option(
+      '--keep-within <duration>',
+      'keep every snapshot newer than this before the newest one (e.g. 7d, 2w, 1y2m)',
+    )
+    .option(
+      '--keep-tag <tags>',
+      'keep snapshots having all these comma-separated tags (repeatable)',
+      collect,
+    )
+    .option(
+      '--tag <tag>',
+      'only consider snapshots with this tag (repeatable: all must match)',
+      parseTag,
+    )
     .option('--host <host>', 'only consider snapshots made on this host')
-    .option('--group-by <fields>', 'group snapshots by these fields before applying the policy', parseGroupBy, ['host', 'paths'] as GroupByField[])
+    .option(
+      '--group-by <fields>',
+      'group snapshots by these fields before applying the policy',
+      parseGroupBy,
+      ['host', 'paths'] as GroupByField[],
+    )
     .option('--dry-run', 'only show what would be removed')
     .option('--prune', 'run "repo prune" afterwards')
     .option('--json', 'progress of --prune as JSON lines on stderr')
     .addOption(outputOption())
-    .addHelpText('after', '\nExample:\n  kubectl backup repo forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune')
+    .addHelpText(
+      'after',
+      '\nExample:\n  kubectl backup repo forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune',
+    )
     .action((opts: ForgetFlags, c: Command) => runForget(session, c, opts));
 }
 
@@ -70,24 +106,38 @@ function policyOf(opts: ForgetFlags): RetentionPolicy {
   }
   if (opts.keepTag) policy.keepTags = opts.keepTag;
   if (Object.keys(policy).length === 0) {
-    throw usageError('give a policy: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within, --keep-tag');
+    throw usageError(
+      'give a policy: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within, --keep-tag',
+    );
   }
   return policy;
 }
 
 async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Promise<void> {
   const policy = policyOf(opts);
-  const options = { dryRun: opts.dryRun, filter: { tags: opts.tag, host: opts.host }, groupBy: opts.groupBy };
+  const options = {
+    dryRun: opts.dryRun,
+    filter: { tags: opts.tag, host: opts.host },
+    groupBy: opts.groupBy,
+  };
   await session.withRepo(cmd, { index: Boolean(opts.prune) }, async (repo) => {
     const work = () => forget(repo, policy, options);
     const result = opts.dryRun
       ? await work()
       : await session.audited(repo, 'snapshot.forget', work, (r) => ({
-          details: { policy: { ...policy }, removed: r.remove.map((d) => d.snapshot.id), kept: r.keep.length },
+          details: {
+            policy: { ...policy },
+            removed: r.remove.map((d) => d.snapshot.id),
+            kept: r.keep.length,
+          },
         }));
     const pruned = opts.prune && !opts.dryRun ? await runPrune(session, repo, opts) : undefined;
     if (opts.output === 'json') {
-      writeJson(session.io.stdout, { dryRun: Boolean(opts.dryRun), ...summarize(result), ...(pruned ? { prune: pruned } : {}) });
+      writeJson(session.io.stdout, {
+        dryRun: Boolean(opts.dryRun),
+        ...summarize(result),
+        ...(pruned ? { prune: pruned } : {}),
+      });
       return;
     }
     printForget(session.io.stdout, result, Boolean(opts.dryRun));
@@ -97,7 +147,12 @@ async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Pro
 
 function summarize(r: RetentionResult<Snapshot>) {
   return {
-    keep: r.keep.map((d) => ({ id: d.snapshot.id, time: d.snapshot.time, group: d.group, reasons: d.reasons })),
+    keep: r.keep.map((d) => ({
+      id: d.snapshot.id,
+      time: d.snapshot.time,
+      group: d.group,
+      reasons: d.reasons,
+    })),
     remove: r.remove.map((d) => ({ id: d.snapshot.id, time: d.snapshot.time, group: d.group })),
   };
 }
@@ -105,7 +160,11 @@ function summarize(r: RetentionResult<Snapshot>) {
 function printForget(out: OutStream, r: RetentionResult<Snapshot>, dryRun: boolean): void {
   const rows = [
     ...r.keep.map((d) => ({ s: d.snapshot, action: 'keep', why: d.reasons.join(', ') })),
-    ...r.remove.map((d) => ({ s: d.snapshot, action: dryRun ? 'would remove' : 'removed', why: '' })),
+    ...r.remove.map((d) => ({
+      s: d.snapshot,
+      action: dryRun ? 'would remove' : 'removed',
+      why: '',
+    })),
   ].sort((a, b) => b.s.time.localeCompare(a.s.time));
   if (rows.length) {
     out.write(
@@ -119,5 +178,7 @@ function printForget(out: OutStream, r: RetentionResult<Snapshot>, dryRun: boole
       ]),
     );
   }
-  out.write(`${dryRun ? 'dry run: would keep' : 'kept'} ${r.keep.length}, ${dryRun ? 'would remove' : 'removed'} ${r.remove.length} snapshot(s)\n`);
+  out.write(
+    `${dryRun ? 'dry run: would keep' : 'kept'} ${r.keep.length}, ${dryRun ? 'would remove' : 'removed'} ${r.remove.length} snapshot(s)\n`,
+  );
 }

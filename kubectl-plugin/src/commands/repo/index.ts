@@ -14,8 +14,17 @@ import { registerUnlock } from './unlock.js';
 export function registerRepo(program: Command, session: Session): void {
   const repo = program
     .command('repo')
-    .description('create and maintain a repository: snapshots, check, forget, prune, copy, keys, audit log, locks');
-  for (const register of [registerInit, registerSnapshots, registerCheck, registerForget, registerPrune, registerCopy]) {
+    .description(
+      'create and maintain a repository: snapshots, check, forget, prune, copy, keys, audit log, locks',
+    );
+  for (const register of [
+    registerInit,
+    registerSnapshots,
+    registerCheck,
+    registerForget,
+    registerPrune,
+    registerCopy,
+  ]) {
     register(repo, session);
   }
   registerKey(repo, session);

@@ -11,18 +11,33 @@ export function registerInit(parent: Command, session: Session): void {
     .command('init')
     .description('create a new, empty repository (asks for the password twice on a terminal)')
     .addOption(outputOption())
-    .addHelpText('after', '\nExamples:\n  kubectl backup repo init --repo /backups/repo\n  kubectl backup repo init --repo "s3://backups/prod?endpoint=http://minio:9000"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kubectl backup repo init --repo /backups/repo\n  kubectl backup repo init --repo "s3://backups/prod?endpoint=http://minio:9000"',
+    )
     .action((opts: { output: OutputFormat }, cmd: Command) => runInit(session, cmd, opts));
 }
 
-export async function runInit(session: Session, cmd: Command, opts: { output: OutputFormat }): Promise<void> {
+export async function runInit(
+  session: Session,
+  cmd: Command,
+  opts: { output: OutputFormat },
+): Promise<void> {
   const globals = session.globals(cmd);
   await session.withStorage(globals.repo, async (storage, location) => {
-    if (await storage.exists('config')) throw new EngineError('EEXIST', `a repository already exists at ${location.display}`);
+    if (await storage.exists('config'))
+      throw new EngineError('EEXIST', `a repository already exists at ${location.display}`);
     const password = await repositoryPassword(session.io, globals, { confirm: true });
     const repo = await Repository.init(storage, password, keyOptions(session.io.env));
-    await session.audit(repo, { action: 'repo.init', target: repo.id, outcome: 'success', details: { location: location.display } });
-    if (opts.output === 'json') writeJson(session.io.stdout, { id: repo.id, location: location.display });
-    else session.io.stdout.write(`created repository ${repo.id.slice(0, 8)} at ${location.display}\n`);
+    await session.audit(repo, {
+      action: 'repo.init',
+      target: repo.id,
+      outcome: 'success',
+      details: { location: location.display },
+    });
+    if (opts.output === 'json')
+      writeJson(session.io.stdout, { id: repo.id, location: location.display });
+    else
+      session.io.stdout.write(`created repository ${repo.id.slice(0, 8)} at ${location.display}\n`);
   });
 }

@@ -16,7 +16,9 @@ interface PruneFlags {
 export function registerPrune(parent: Command, session: Session): void {
   parent
     .command('prune')
-    .description('delete data that no snapshot references any more; repacks partly used packs (run after "repo forget")')
+    .description(
+      'delete data that no snapshot references any more; repacks partly used packs (run after "repo forget")',
+    )
     .option('--dry-run', 'only report what would be deleted')
     .addOption(jsonOption())
     .action((opts: PruneFlags, cmd: Command) =>
@@ -29,11 +31,23 @@ export function registerPrune(parent: Command, session: Session): void {
 }
 
 /** Prunes with progress, recording the result in the audit log (unless a dry run). */
-export function runPrune(session: Session, repo: Repository, opts: PruneFlags): Promise<PruneReport> {
-  const work = () => withProgress(session.io, opts, (onProgress) => prune(repo, { dryRun: opts.dryRun, onProgress }));
+export function runPrune(
+  session: Session,
+  repo: Repository,
+  opts: PruneFlags,
+): Promise<PruneReport> {
+  const work = () =>
+    withProgress(session.io, opts, (onProgress) =>
+      prune(repo, { dryRun: opts.dryRun, onProgress }),
+    );
   if (opts.dryRun) return work();
   return session.audited(repo, 'repo.prune', work, (r) => ({
-    details: { packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, blobsRemoved: r.blobsRemoved, bytesFreed: r.bytesFreed },
+    details: {
+      packsDeleted: r.packsDeleted,
+      packsRepacked: r.packsRepacked,
+      blobsRemoved: r.blobsRemoved,
+      bytesFreed: r.bytesFreed,
+    },
   }));
 }
 

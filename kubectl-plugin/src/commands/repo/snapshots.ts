@@ -25,14 +25,17 @@ export const SNAPSHOT_COLUMNS: Column<Snapshot>[] = [
 
 function describeContent(s: Snapshot): string {
   const parts = [...s.paths];
-  if (s.stats.itemsTotal) parts.push(`${s.stats.itemsTotal} item${s.stats.itemsTotal === 1 ? '' : 's'}`);
+  if (s.stats.itemsTotal)
+    parts.push(`${s.stats.itemsTotal} item${s.stats.itemsTotal === 1 ? '' : 's'}`);
   return parts.join(', ');
 }
 
 export function registerSnapshots(parent: Command, session: Session): void {
   parent
     .command('snapshots')
-    .description('list snapshots (oldest first): id, time, host, tags, paths/items, size, bytes added')
+    .description(
+      'list snapshots (oldest first): id, time, host, tags, paths/items, size, bytes added',
+    )
     .option('--tag <tag>', 'only snapshots with this tag (repeatable: all must match)', parseTag)
     .option('--host <host>', 'only snapshots made on this host')
     .addOption(outputOption())

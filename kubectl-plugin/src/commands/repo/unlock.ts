@@ -6,7 +6,9 @@ import type { Session } from '../../session.js';
 export function registerUnlock(parent: Command, session: Session): void {
   parent
     .command('unlock')
-    .description('remove stale locks left by crashed processes; --remove-all also removes live ones (only when nothing runs!)')
+    .description(
+      'remove stale locks left by crashed processes; --remove-all also removes live ones (only when nothing runs!)',
+    )
     .option('--remove-all', 'remove every lock, including those of running operations')
     .action((opts: { removeAll?: boolean }, cmd: Command) =>
       session.withRepo(cmd, {}, async (repo) => {
@@ -22,7 +24,11 @@ export function registerUnlock(parent: Command, session: Session): void {
         const now = Date.now();
         for (const lock of await listLocks(repo)) {
           if (lock.namespace) continue;
-          out.write(lock.readable ? `still locked: ${describeLock(lock, now)}\n` : `unreadable lock ${lock.key}: ${lock.error}\n`);
+          out.write(
+            lock.readable
+              ? `still locked: ${describeLock(lock, now)}\n`
+              : `unreadable lock ${lock.key}: ${lock.error}\n`,
+          );
         }
       }),
     );
