@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { registerMover } from './commands/mover/index.js';
 import { registerRepo } from './commands/repo/index.js';
 import { ENVIRONMENT_HELP } from './help.js';
-import type { CliIO } from './io.js';
+import { EXIT_INTERRUPTED, type CliIO } from './io.js';
 import { EXIT_USAGE, exitCodeOf, formatError } from './output/errors.js';
 import { Session } from './session.js';
 
@@ -62,6 +62,6 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(
       formatError(err, { debug: argv.includes('--debug'), location: session.location }),
     );
-    return exitCodeOf(err);
+    return io.signal?.aborted ? EXIT_INTERRUPTED : exitCodeOf(err);
   }
 }

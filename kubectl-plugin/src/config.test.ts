@@ -131,3 +131,33 @@ describe('config', () => {
     expect(() => keyOptions({ KUBECTL_BACKUP_TEST_SCRYPT: 'slow' })).toThrow(/must be "fast"/);
   });
 });
+
+describe('interruption', () => {
+  it('an interrupted backup stops with exit 130, releases its lock and is audited as a failure', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kb-interrupt-'));
+    try {
+      const env = { HOME: dir, KUBECTL_BACKUP_TEST_SCRYPT: 'fast', KUBECTL_BACKUP_PASSWORD: 'pw' };
+      await writeFile(path.join(dir, 'file'), 'data');
+      expect((await runInProcess(['repo', 'init', '--repo', 'r'], { env, cwd: dir })).code).toBe(0);
+      const interrupted = new AbortController();
+      interrupted.abort();
+      const r = await runInProcess(['mover', 'backup', '.', '--repo', 'r'], {
+        env,
+        cwd: dir,
+        signal: interrupted.signal,
+      });
+      expect(r.code).toBe(130);
+      expect(r.stderr).toBe('error: backup canceled\n');
+      const audit = await runInProcess(['repo', 'audit', '-o', 'json', '--repo', 'r'], {
+        env,
+        cwd: dir,
+      });
+      const last = (JSON.parse(audit.stdout) as Array<{ action: string; outcome: string }>).at(-1);
+      expect(last).toMatchObject({ action: 'snapshot.create', outcome: 'failure' });
+      const prune = await runInProcess(['repo', 'prune', '--repo', 'r'], { env, cwd: dir });
+      expect(prune.code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

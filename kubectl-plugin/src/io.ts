@@ -23,10 +23,28 @@ export interface CliIO {
   cwd: string;
   /** Asks for a secret without echo; default: the TTY prompt of ./prompt.ts. Tests inject one. */
   promptSecret?: (question: string) => Promise<string>;
+  /** Aborted on the first SIGINT/SIGTERM: long operations stop cleanly (locks released). */
+  signal?: AbortSignal;
 }
 
+/** Exit code of a command stopped by a signal (as shells report SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * The process's streams and environment. The first SIGINT or SIGTERM aborts `signal` (the
+ * running operation stops at its next check and cleans up); a second one exits at once.
+ */
 export function processIO(): CliIO {
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    interrupt.abort();
+    process.once('SIGINT', () => process.exit(EXIT_INTERRUPTED));
+    process.once('SIGTERM', () => process.exit(EXIT_INTERRUPTED));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
+    signal: interrupt.signal,
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,

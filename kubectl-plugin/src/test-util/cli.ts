@@ -70,7 +70,12 @@ export function runBin(
 /** Runs the program in-process; `prompt` answers secret prompts in order. */
 export async function runInProcess(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd: string; prompt?: string[] },
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd: string;
+    prompt?: string[];
+    signal?: AbortSignal;
+  },
 ): Promise<RunResult & { questions: string[] }> {
   const stdout = collector();
   const stderr = collector();
@@ -82,6 +87,7 @@ export async function runInProcess(
     stderr,
     env: options.env ?? {},
     cwd: options.cwd,
+    signal: options.signal,
     ...(options.prompt
       ? { promptSecret: async (q: string) => (questions.push(q), answers.shift() ?? '') }
       : {}),

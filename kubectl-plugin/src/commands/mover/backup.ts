@@ -54,7 +54,11 @@ async function runMoverBackup(
       'snapshot.create',
       () =>
         withProgress(session.io, { json: opts.json, live: false }, (onProgress) =>
-          backup(repo, { directory: source }, { tags: opts.tag, onProgress }),
+          backup(
+            repo,
+            { directory: source },
+            { tags: opts.tag, onProgress, signal: session.io.signal },
+          ),
         ),
       (s) => ({
         target: s.id,
@@ -67,8 +71,9 @@ async function runMoverBackup(
       }),
     ),
   );
-  if (opts.json) writeJson(session.io.stdout, snapshotResult(snapshot));
-  else session.io.stdout.write(`${snapshot.id}\n`);
+  if (opts.json) return writeJson(session.io.stdout, snapshotResult(snapshot));
+  for (const w of snapshot.warnings ?? []) session.io.stderr.write(`warning: ${w}\n`);
+  session.io.stdout.write(`${snapshot.id}\n`);
 }
 
 export function snapshotResult(s: Snapshot) {

@@ -31,7 +31,7 @@ export function registerMoverRestore(parent: Command, session: Session): void {
           'snapshot.restore',
           () =>
             withProgress(session.io, { json: opts.json, live: false }, (onProgress) =>
-              restoreDirectory(repo, snapshot, target, { onProgress }),
+              restoreDirectory(repo, snapshot, target, { onProgress, signal: session.io.signal }),
             ),
           (r) => ({ details: { target, ...r } }),
           snapshot.id,
