@@ -317,8 +317,8 @@ export class ApiServer {
         if (body.metadata?.namespace && route.namespace && body.metadata.namespace !== route.namespace) {
           throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
         }
-        const created = this.d.store.create(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false) });
-        return send(res, 201, created);
+        const created = this.d.store.create(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false), raw: true });
+        return send(res, 201, dryRun ? created : this.d.store.jsonOf(created));
       }
       case 'update': {
         const body = this.objectBody(parseBody(await readBody(req), req.headers['content-type']), info);
@@ -326,8 +326,8 @@ export class ApiServer {
           throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${route.name})`);
         }
         body.metadata = { ...body.metadata, name: route.name };
-        const updated = this.d.store.update(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false) });
-        return send(res, 200, updated);
+        const updated = this.d.store.update(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false), raw: true });
+        return send(res, 200, dryRun ? updated : this.d.store.jsonOf(updated));
       }
       case 'patch':
         return this.patch(req, res, route, q, user);

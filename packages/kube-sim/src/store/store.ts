@@ -21,6 +21,8 @@ export interface WriteOptions {
   /** Field set owned by fieldManager (server-side apply); computed from the object otherwise. */
   fieldsV1?: Record<string, unknown>;
   subresource?: string;
+  /** Return the stored object itself instead of a copy (the caller must not mutate it). */
+  raw?: boolean;
 }
 
 export interface DeleteOptions {
@@ -151,9 +153,14 @@ export class Store implements ObjectStore {
     this.journal = [];
   }
 
-  private record(bucket: string, key: string, obj: KubeObject | undefined): void {
+  private record(bucket: string, key: string, obj: KubeObject | undefined, entry?: Entry): void {
     if (!this.stateDir || this.closed) return;
-    this.journal.push(JSON.stringify({ rv: this.rv, b: bucket, k: key, ...(obj ? { o: obj } : {}) }));
+    if (obj && entry) {
+      const json = (entry.json ??= JSON.stringify(obj));
+      this.journal.push(`{"rv":${this.rv},"b":${JSON.stringify(bucket)},"k":${JSON.stringify(key)},"o":${json}}`);
+    } else {
+      this.journal.push(JSON.stringify({ rv: this.rv, b: bucket, k: key }));
+    }
     if (!this.journalTimer) this.journalTimer = setTimeout(() => this.flushJournal(), 50);
   }
 
@@ -473,14 +480,15 @@ export class Store implements ObjectStore {
       return obj;
     }
     obj.metadata.resourceVersion = this.nextRv();
-    b.objects.set(key, { obj });
+    const entry: Entry = { obj };
+    b.objects.set(key, entry);
     b.sorted = undefined;
     const bn = this.bucketName(info.group, info.resource);
     this.index(bn, key, obj);
-    this.record(bn, key, obj);
+    this.record(bn, key, obj, entry);
     this.emit('ADDED', b, obj);
     for (const h of this.hooks) h.afterCreate?.(info, obj, this);
-    return deepClone(obj);
+    return opts.raw ? obj : deepClone(obj);
   }
 
   private checkNamespaceFor(info: ResourceInfo, ns: string | undefined, name: string): void {
@@ -559,22 +567,23 @@ export class Store implements ObjectStore {
     const newManager =
       opts.fieldManager !== undefined &&
       !((old.metadata.managedFields as Array<{ manager?: string; operation?: string }> | undefined) ?? []).some((m) => m.manager === opts.fieldManager && m.operation === op);
-    if (unchanged && !newManager) return deepClone(old);
+    if (unchanged && !newManager) return opts.raw ? old : deepClone(old);
     this.recordManager(obj, opts, old);
     if (opts.dryRun) return obj;
     if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0 && !hasSpecFinalizers(obj)) {
       this.remove(info, b, key, obj);
-      return deepClone(obj);
+      return opts.raw ? obj : deepClone(obj);
     }
     obj.metadata.resourceVersion = this.nextRv();
     const bn = this.bucketName(info.group, info.resource);
     this.unindex(bn, key, old);
-    b.objects.set(key, { obj });
+    const entry: Entry = { obj };
+    b.objects.set(key, entry);
     this.index(bn, key, obj);
-    this.record(bn, key, obj);
+    this.record(bn, key, obj, entry);
     this.emit('MODIFIED', b, obj, old);
     if (obj.metadata.deletionTimestamp) this.scheduleFinalization(info, obj);
-    return deepClone(obj);
+    return opts.raw ? obj : deepClone(obj);
   }
 
   private remove(info: ResourceInfo, b: Bucket, key: string, obj: KubeObject): void {
@@ -629,9 +638,10 @@ export class Store implements ObjectStore {
       obj.metadata.resourceVersion = this.nextRv();
       const bn = this.bucketName(info.group, info.resource);
       this.unindex(bn, key, old);
-      b.objects.set(key, { obj });
+      const entry: Entry = { obj };
+      b.objects.set(key, entry);
       this.index(bn, key, obj);
-      this.record(bn, key, obj);
+      this.record(bn, key, obj, entry);
       this.emit('MODIFIED', b, obj, old);
       this.scheduleFinalization(info, obj);
       return deepClone(obj);
@@ -769,6 +779,18 @@ export class Store implements ObjectStore {
   /** Resolves once pending garbage collection has run (tests, stop()). */
   async settle(): Promise<void> {
     for (let i = 0; i < 100 && (this.gcScheduled || this.gcQueue.length); i++) await new Promise((r) => setImmediate(r));
+  }
+
+  /** JSON of a stored object (cached on its entry when it was written). */
+  jsonOf(obj: KubeObject): string {
+    const e = this.buckets.get(this.bucketName(...this.groupResourceOf(obj)))?.objects.get(keyOf(obj.metadata.namespace, obj.metadata.name ?? ''));
+    if (e && e.obj === obj) return (e.json ??= JSON.stringify(obj));
+    return JSON.stringify(obj);
+  }
+
+  private groupResourceOf(obj: KubeObject): [string, string] {
+    const info = this.registry.byKind(obj.apiVersion, obj.kind);
+    return [info?.group ?? '', info?.resource ?? ''];
   }
 
   /** Every stored entry of a bucket without regard to version (used by CRD deletion). */
