@@ -52,15 +52,37 @@ class ExitRequest extends Error {
   }
 }
 
-/** Writes and waits for the stream to accept the data (backpressure). */
+/**
+ * Writes, resolving as soon as the stream accepts more (backpressure through 'drain'); a
+ * destroyed stream rejects with EPIPE.
+ */
 export function writeOut(stream: Writable, data: string | Buffer): Promise<void> {
   if (data.length === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
+    const epipe = () => Object.assign(new Error('broken pipe'), { code: 'EPIPE' });
     if (stream.destroyed || stream.writableEnded) {
-      reject(Object.assign(new Error('broken pipe'), { code: 'EPIPE' }));
+      reject(epipe());
       return;
     }
-    stream.write(data, (err) => (err ? reject(err) : resolve()));
+    let settled = false;
+    const done = (err?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      if (err) reject(Object.assign(err, { code: (err as { code?: string }).code ?? 'EPIPE' }));
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(epipe());
+    const ok = stream.write(data, (err) => {
+      if (err) done(err);
+    });
+    if (ok) done();
+    else {
+      stream.once('drain', onDrain);
+      stream.once('close', onClose);
+    }
   });
 }
 
@@ -717,7 +739,7 @@ async function openRead(proc: Proc, path: string): Promise<Readable> {
   const r = await proc.fs.resolve(path, proc.cwd);
   const st = await stat(r.host);
   if (st.isDirectory()) throw new FsError('EISDIR', path);
-  return createReadStream(r.host);
+  return createReadStream(r.host, { highWaterMark: 256 * 1024 });
 }
 
 async function hashsum(algo: string, args: string[], proc: Proc): Promise<number> {
@@ -1143,6 +1165,7 @@ async function openRedirects(cmd: SimpleCommand, proc: Proc): Promise<{ proc: Pr
       const resolved = await proc.fs.resolveForWrite(target, proc.cwd);
       if (r.op === '>>') await appendFile(resolved.host, '');
       const ws = createWriteStream(resolved.host, { flags: r.op === '>>' ? 'a' : 'w' });
+      ws.on('error', () => {}); // surfaces as EPIPE on the next write
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());
         ws.once('error', reject);

@@ -159,7 +159,11 @@ async function serve(ctx: SimContext, ws: WebSocket, exec: ExecRequest, target: 
         const frame = Buffer.allocUnsafe(chunk.length + 1);
         frame[0] = channel;
         chunk.copy(frame, 1);
-        ws.send(frame, { binary: true }, (err) => cb(err ? Object.assign(err, { code: 'EPIPE' }) : undefined));
+        // keep a few MiB in flight: waiting for every frame to reach the socket halves throughput
+        if (ws.bufferedAmount < 4 * 1024 * 1024) {
+          ws.send(frame, { binary: true });
+          cb();
+        } else ws.send(frame, { binary: true }, (err) => cb(err ? Object.assign(err, { code: 'EPIPE' }) : undefined));
       },
     });
     w.on('error', () => {});

@@ -114,7 +114,11 @@ class SpdyExec {
   private write(frame: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(Object.assign(new Error('broken pipe'), { code: 'EPIPE' }));
     return new Promise((resolve, reject) => {
-      this.socket.write(frame, (err) => (err ? reject(Object.assign(err, { code: 'EPIPE' })) : resolve()));
+      const flushed = this.socket.write(frame, (err) => {
+        if (err) reject(Object.assign(err, { code: 'EPIPE' }));
+      });
+      if (flushed) resolve();
+      else this.socket.once('drain', () => resolve());
     });
   }
 

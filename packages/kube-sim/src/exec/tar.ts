@@ -271,7 +271,7 @@ async function create(o: TarOptions, base: string, proc: Proc): Promise<number> 
       if (st.nlink > 1) seenInodes.set(inode, name);
       await new Promise<void>((resolve, reject) => {
         const e = pack.entry({ ...common, name, type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
-        const input = createReadStream(r.host);
+        const input = createReadStream(r.host, { highWaterMark: 256 * 1024 });
         input.on('error', (err) => {
           e.destroy(err);
           reject(err);
