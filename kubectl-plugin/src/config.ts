@@ -19,6 +19,7 @@ export const ENV_REPOSITORY = 'KUBECTL_BACKUP_REPOSITORY';
 export const ENV_PASSWORD = 'KUBECTL_BACKUP_PASSWORD';
 export const ENV_NEW_PASSWORD = 'KUBECTL_BACKUP_NEW_PASSWORD';
 export const ENV_TO_PASSWORD = 'KUBECTL_BACKUP_TO_PASSWORD';
+export const ENV_FROM_PASSWORD = 'KUBECTL_BACKUP_FROM_PASSWORD';
 /** Test-only: `fast` makes new keys with a cheap scrypt cost. Never set it for real repositories. */
 export const ENV_TEST_SCRYPT = 'KUBECTL_BACKUP_TEST_SCRYPT';
 

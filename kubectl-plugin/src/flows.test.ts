@@ -219,6 +219,28 @@ describe('kubectl-backup repository life cycle (built executable, local reposito
     ]);
   });
 
+  it('init --from-repo makes a copy target that shares content ids', async () => {
+    const env = { KUBECTL_BACKUP_PASSWORD: 'twin', KUBECTL_BACKUP_FROM_PASSWORD: 'correct horse' };
+    const init = await sb.run(['repo', 'init', '--repo', 'twin', '--from-repo', 'repo'], env);
+    expect(init.code, init.stderr).toBe(0);
+    const wrong = await sb.run(['repo', 'init', '--repo', 'twin2', '--from-repo', 'repo'], {
+      ...env,
+      KUBECTL_BACKUP_FROM_PASSWORD: 'nope',
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(
+      /^error: wrong password: no key of the repository at .*repo opens/,
+    );
+    const copied = await run(['repo', 'copy', '--to', 'twin', '--json'], {
+      ...pw,
+      KUBECTL_BACKUP_TO_PASSWORD: 'twin',
+    });
+    expect(json<{ copied: unknown[] }>(copied).copied).toHaveLength(1);
+    const twin = ['--repo', 'twin'];
+    expect((await sb.run(['mover', 'restore', 'latest', 'from-twin', ...twin], env)).code).toBe(0);
+    expect(await readTree(path.join(sb.dir, 'from-twin'))).toEqual(await readTree(data));
+  });
+
   it('unlock removes stale locks and is audited', async () => {
     const r = await run(['repo', 'unlock']);
     expect(r).toMatchObject({ code: 0, stdout: 'removed 0 stale lock(s)\n' });

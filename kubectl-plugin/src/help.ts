@@ -1,5 +1,24 @@
 /** Help text shared by every command. */
-import { ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_REPOSITORY, ENV_TO_PASSWORD } from './config.js';
+import {
+  ENV_FROM_PASSWORD,
+  ENV_NEW_PASSWORD,
+  ENV_PASSWORD,
+  ENV_REPOSITORY,
+  ENV_TO_PASSWORD,
+} from './config.js';
+
+const ENVIRONMENT: Array<[string, string]> = [
+  [ENV_REPOSITORY, 'repository URL when --repo is not given'],
+  [ENV_PASSWORD, 'repository password when --password-file is not given'],
+  [ENV_NEW_PASSWORD, 'new password for "repo key add" and "repo key passwd"'],
+  [ENV_TO_PASSWORD, 'destination password for "repo copy"'],
+  [ENV_FROM_PASSWORD, 'password of "repo init --from-repo"'],
+  ['AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION', ''],
+  ['', 'S3 credentials and region (never put credentials in the URL)'],
+];
+
+const WIDTH =
+  Math.max(...ENVIRONMENT.filter(([name, what]) => name && what).map(([n]) => n.length)) + 2;
 
 export const ENVIRONMENT_HELP = `
 Repository URLs:
@@ -10,12 +29,8 @@ Repository URLs:
     ($XDG_DATA_HOME/kubectl-backup/repository when XDG_DATA_HOME is set)
 
 Environment:
-  ${ENV_REPOSITORY}   repository URL when --repo is not given
-  ${ENV_PASSWORD}     repository password when --password-file is not given
-  ${ENV_NEW_PASSWORD} new password for "repo key add" and "repo key passwd"
-  ${ENV_TO_PASSWORD}  destination password for "repo copy"
-  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION
-                              S3 credentials and region (never put credentials in the URL)
+${ENVIRONMENT.map(([name, what]) => `  ${what ? name.padEnd(WIDTH) : name}${what}`.trimEnd()).join('\n')}
 Without a password flag or variable, the password is asked on the terminal (without echo);
-with no terminal the command fails. Exit codes: 0 success, 1 failure, 2 usage error.
+with no terminal the command fails. Exit codes: 0 success, 1 failure, 2 usage error,
+130 interrupted.
 `;

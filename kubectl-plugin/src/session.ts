@@ -58,10 +58,13 @@ export class Session {
     fn: (storage: Storage, location: RepoLocation) => Promise<T>,
   ): Promise<T> {
     const location = resolveRepoLocation(this.io, url);
+    const outer = this.location;
     this.location = location.display;
     const storage = openStorage(location.url, { env: this.io.env });
     try {
-      return await fn(storage, location);
+      const result = await fn(storage, location);
+      this.location = outer; // errors from here on are about the outer repository again
+      return result;
     } finally {
       await storage.close().catch(() => undefined);
     }
