@@ -75,10 +75,12 @@ export async function runInProcess(
     cwd: string;
     prompt?: string[];
     signal?: AbortSignal;
+    /** Pretend stderr is a terminal (live progress line). */
+    tty?: boolean;
   },
 ): Promise<RunResult & { questions: string[] }> {
   const stdout = collector();
-  const stderr = collector();
+  const stderr = collector({ isTTY: options.tty, columns: 80 });
   const questions: string[] = [];
   const answers = [...(options.prompt ?? [])];
   const io: CliIO = {
@@ -96,8 +98,8 @@ export async function runInProcess(
   return { code, stdout: stdout.text, stderr: stderr.text, questions };
 }
 
-function collector() {
-  const c = { text: '', write: (s: string) => ((c.text += s), true) };
+function collector(extra: { isTTY?: boolean; columns?: number } = {}) {
+  const c = { ...extra, text: '', write: (s: string) => ((c.text += s), true) };
   return c;
 }
 
