@@ -78,6 +78,8 @@ export class KubeSim {
     store.hooks.push(defaultHooks({ caCert: pki.caCert }));
     store.load();
     bootstrap(store, { dataRoot, nodeName, kubeletVersion: KUBE_VERSION.gitVersion });
+    const authz = new Authorizer(store);
+    const stopAggregation = authz.startAggregation();
     const failures = new FailureInjector();
     const ctx: SimContext = { store, dataDir, nodeName, controllersPaused: () => failures.controllersPaused() };
     let execHandler: Promise<ExecHandler | undefined> | undefined;
@@ -86,7 +88,7 @@ export class KubeSim {
       registry,
       store,
       authn: new Authenticator(users),
-      authz: new Authorizer(store),
+      authz,
       failures,
       ctx,
       execHandler: () => (execHandler ??= loadExecHandler()),
@@ -126,6 +128,7 @@ export class KubeSim {
             console.error(`kube-sim: stopping controller ${c.name} failed:`, err);
           }
         }
+        stopAggregation();
         await new Promise<void>((res) => {
           server.close(() => res());
           server.closeAllConnections();

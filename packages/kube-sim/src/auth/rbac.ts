@@ -70,7 +70,8 @@ export class Authorizer {
     seen.add(name);
     const agg = role.aggregationRule as { clusterRoleSelectors?: Array<Parameters<typeof labelSelectorObjectMatcher>[0]> } | undefined;
     if (agg?.clusterRoleSelectors?.length) {
-      const rules: PolicyRule[] = [...((role.rules as PolicyRule[] | undefined) ?? [])];
+      // an aggregated role's rules are exactly those of the roles it selects
+      const rules: PolicyRule[] = [];
       const matchers = agg.clusterRoleSelectors.map((s) => labelSelectorObjectMatcher(s));
       for (const e of this.store.entries(T.clusterroles)) {
         if (e.obj.metadata.name === name) continue;
@@ -85,6 +86,37 @@ export class Authorizer {
     if (ref.kind === 'ClusterRole') return this.clusterRoleRules(ref.name);
     if (ref.kind === 'Role' && namespace) return (this.store.peek(T.roles, namespace, ref.name)?.rules as PolicyRule[] | undefined) ?? [];
     return [];
+  }
+
+  /**
+   * The ClusterRole aggregation controller: keeps `.rules` of every aggregated ClusterRole
+   * (admin, edit, view, …) equal to the union of the rules of the roles it selects.
+   * Returns the unsubscribe function.
+   */
+  startAggregation(): () => void {
+    let scheduled = false;
+    const run = () => {
+      scheduled = false;
+      for (const e of this.store.entries(T.clusterroles)) {
+        if (!(e.obj.aggregationRule as { clusterRoleSelectors?: unknown[] } | undefined)?.clusterRoleSelectors?.length) continue;
+        const rules = this.clusterRoleRules(e.obj.metadata.name!);
+        const dedup = [...new Map(rules.map((r) => [JSON.stringify(r), r])).values()];
+        if (JSON.stringify(dedup) === JSON.stringify(e.obj.rules ?? [])) continue;
+        const copy = structuredClone(e.obj);
+        copy.rules = dedup;
+        try {
+          this.store.update(T.clusterroles, undefined, copy);
+        } catch {
+          // changed meanwhile: the next event reruns the aggregation
+        }
+      }
+    };
+    run();
+    return this.store.onRawChange((ev) => {
+      if (ev.bucket !== `${RBAC}/clusterroles` || scheduled) return;
+      scheduled = true;
+      setImmediate(run);
+    });
   }
 
   /** Rules that apply to `user` cluster-wide and (when given) in `namespace`. */

@@ -133,6 +133,15 @@ describe('client-node', () => {
     expect((await dev.listNamespacedSecret({ namespace: 'team-a' })).items).toEqual([]);
   });
 
+  it('answers 405 for verbs discovery does not list and 422 for invalid objects', async () => {
+    expect((await fetchAdmin(sim, '/api/v1/componentstatuses', 'POST', { apiVersion: 'v1', kind: 'ComponentStatus', metadata: { name: 'x' } })).status).toBe(405);
+    const invalid = await fetchAdmin(sim, '/api/v1/namespaces/default/configmaps', 'POST', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', resourceVersion: '5' } });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body).toMatchObject({ kind: 'Status', reason: 'Invalid', code: 422 });
+    const noName = await fetchAdmin(sim, '/api/v1/namespaces/default/configmaps', 'POST', { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} });
+    expect(noName.status).toBe(422);
+  });
+
   it('injects failures: status, drop, and through the admin path', async () => {
     sim.failures.add({ verb: 'list', resource: 'secrets', namespace: 'default', status: 503, times: 1 });
     await expect(core.listNamespacedSecret({ namespace: 'default' })).rejects.toMatchObject({ code: 503 });

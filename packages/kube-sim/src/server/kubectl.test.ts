@@ -145,6 +145,8 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     // dry run leaves nothing behind
     await ok(['create', 'configmap', 'dry', '-n', ns, '--dry-run=server']);
     expect((await k(['get', 'configmap', 'dry', '-n', ns])).code).not.toBe(0);
+    const dotted = await k(['create', 'namespace', 'a.b']);
+    expect(dotted.stderr).toMatch(/a lowercase RFC 1123 label/);
     // namespaced objects need an existing namespace
     const noNs = await k(['create', 'configmap', 'x', '-n', 'does-not-exist']);
     expect(noNs.stderr).toContain('namespaces "does-not-exist" not found');
@@ -179,6 +181,28 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     // label / annotate go through patches too
     await ok(['label', 'deployment', 'frontend', '-n', ns, 'team=blue']);
     expect((await json(['get', 'deployment', 'frontend', '-n', ns])).metadata.labels?.team).toBe('blue');
+  });
+
+  it('reports server-side apply conflicts with other managers unless forced', async () => {
+    const ns = 'ssa-conflicts';
+    await ok(['create', 'namespace', ns]);
+    await ok(['create', 'configmap', 'shared', '-n', ns, '--from-literal=mode=one']);
+    const cm = (mode: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: ns }, data: { mode } });
+    const clash = await k(['apply', '--server-side', '-f', '-'], cm('two'));
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toMatch(/conflict with "kubectl-create"[\s\S]*\.data\.mode/);
+    expect(await ok(['apply', '--server-side', '-f', '-'], cm('one'))).toContain('serverside-applied');
+    expect(await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], cm('two'))).toContain('serverside-applied');
+    expect((await json(['get', 'configmap', 'shared', '-n', ns])).data).toEqual({ mode: 'two' });
+  });
+
+  it('aggregates the default ClusterRoles', async () => {
+    const edit = await json(['get', 'clusterrole', 'edit']);
+    const rules = edit.rules as Array<{ resources?: string[]; verbs: string[] }>;
+    expect(rules.some((r) => r.resources?.includes('pods/exec') && r.verbs.includes('create'))).toBe(true);
+    expect(rules.some((r) => r.resources?.includes('deployments') && r.verbs.includes('list'))).toBe(true);
+    const admin = await json(['get', 'clusterrole', 'admin']);
+    expect((admin.rules as Array<{ resources?: string[] }>).some((r) => r.resources?.includes('rolebindings'))).toBe(true);
   });
 
   it('deletes a namespace with everything in it', async () => {

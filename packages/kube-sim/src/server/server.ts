@@ -14,7 +14,7 @@ import type { Store, StoredEvent, Entry } from '../store/store.js';
 import { fieldsOf } from '../store/store.js';
 import { ApiError, badRequest, forbidden, methodNotAllowed, notFound } from '../store/errors.js';
 import { fieldMatcher, labelMatcher, labelSelectorToString } from '../store/selectors.js';
-import { applyConfiguration, deepClone, fieldSetOf, jsonPatch, mergePatch, strategicMergePatch } from '../store/patch.js';
+import { applyConfiguration, applyConflicts, deepClone, fieldSetOf, jsonPatch, mergePatch, strategicMergePatch, type ManagedFieldsEntry } from '../store/patch.js';
 import type { Authenticator } from '../auth/users.js';
 import type { Attributes, Authorizer, PolicyRule, UserInfo } from '../auth/rbac.js';
 import { FailureInjector, reasonFor } from '../failures.js';
@@ -535,6 +535,19 @@ export class ApiServer {
       const prevEntry = ((cur.metadata.managedFields as Array<{ manager: string; operation: string; fieldsV1?: Record<string, unknown> }> | undefined) ?? []).find(
         (m) => m.manager === fieldManager && m.operation === 'Apply',
       );
+      const force = q.get('force') === 'true';
+      if (!force) {
+        const found = applyConflicts(cur as unknown as Record<string, unknown>, applied as unknown as Record<string, unknown>, (cur.metadata.managedFields as ManagedFieldsEntry[] | undefined) ?? [], fieldManager);
+        if (found.length) {
+          const lines = found.map((c) => `conflict with "${c.manager}"${c.using}: ${c.field}`);
+          throw new ApiError(409, 'Conflict', `Apply failed with ${found.length} conflict${found.length > 1 ? 's' : ''}: ${lines.join('\n')}`, {
+            name: route.name,
+            group: info.group,
+            kind: info.resource,
+            causes: found.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"${c.using}`, field: c.field })),
+          });
+        }
+      }
       const merged = applyConfiguration(cur as unknown as Record<string, unknown>, applied as unknown as Record<string, unknown>, prevEntry?.fieldsV1) as unknown as KubeObject;
       merged.metadata.resourceVersion = applied.metadata?.resourceVersion ?? cur.metadata.resourceVersion;
       const out = store.update(route.type, route.namespace, merged, { dryRun, fieldManager, operation: 'Apply', fieldsV1: owned });

@@ -305,3 +305,47 @@ function removeUnowned(live: Json, before: FieldSet, now: FieldSet): Json {
   }
   return out;
 }
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  subresource?: string;
+  fieldsV1?: FieldSet;
+}
+
+function owns(set: FieldSet | undefined, path: string[]): boolean {
+  let cur: unknown = set;
+  for (const p of path) {
+    if (!isObject(cur) || !(p in cur)) return false;
+    cur = cur[p];
+  }
+  return true;
+}
+
+/**
+ * Server-side apply conflicts, simplified: a scalar field the applied configuration sets to a
+ * different value than the live one, owned by another manager. (Lists and nested list items
+ * are not checked.) Returns the causes, empty when there is no conflict.
+ */
+export function applyConflicts(live: JsonObject, applied: JsonObject, managers: ManagedFieldsEntry[], self: string): Array<{ manager: string; using: string; field: string }> {
+  const out: Array<{ manager: string; using: string; field: string }> = [];
+  const others = managers.filter((m) => m.manager !== self && !m.subresource);
+  const walk = (a: JsonObject, l: JsonObject, path: string[], fpath: string[]) => {
+    for (const [k, av] of Object.entries(a)) {
+      if (k.startsWith('$')) continue;
+      const lv = l[k];
+      if (lv === undefined) continue;
+      const fp = [...fpath, `f:${k}`];
+      if (isObject(av) && isObject(lv)) walk(av, lv, [...path, k], fp);
+      else if (!isObject(av) && !Array.isArray(av) && !isObject(lv) && !Array.isArray(lv) && av !== lv && av !== null) {
+        const owner = others.find((m) => owns(m.fieldsV1, fp));
+        if (owner) out.push({ manager: owner.manager ?? '', using: owner.operation === 'Update' ? ` using ${owner.apiVersion ?? ''}` : '', field: `.${[...path, k].join('.')}` });
+      }
+    }
+  };
+  const { apiVersion: _a, kind: _k, status: _s, ...rest } = applied;
+  const meta = isObject(rest.metadata) ? { labels: rest.metadata.labels, annotations: rest.metadata.annotations } : undefined;
+  walk({ ...rest, ...(meta ? { metadata: meta as Json } : {}) }, live, [], []);
+  return out;
+}

@@ -74,6 +74,9 @@ function keyOf(namespace: string | undefined, name: string): string {
 }
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Resources whose names must be RFC 1123 labels (no dots, at most 63 characters). */
+const LABEL_NAMED = new Set(['/namespaces', '/services']);
 
 export class Store implements ObjectStore {
   private readonly buckets = new Map<string, Bucket>();
@@ -380,6 +383,14 @@ export class Store implements ObjectStore {
   private validateName(info: ResourceInfo, name: string | undefined): void {
     if (!name) {
       throw invalid(info.kind, info.group, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' }]);
+    }
+    if (LABEL_NAMED.has(`${info.group}/${info.resource}`) && (name.length > 63 || !DNS1123_LABEL.test(name))) {
+      throw invalid(info.kind, info.group, name, [
+        {
+          field: 'metadata.name',
+          message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+        },
+      ]);
     }
     if (name.length > 253 || (!DNS1123_SUBDOMAIN.test(name) && !(info.group === 'rbac.authorization.k8s.io' && !/[/%]/.test(name)))) {
       throw invalid(info.kind, info.group, name, [
