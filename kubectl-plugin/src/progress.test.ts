@@ -36,8 +36,10 @@ describe('progress rendering', () => {
       tty: true,
     });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^\r\u001b\[2Kcheck {2}\d+\/\d+ files {2}/);
-    expect(r.stderr.endsWith('\r\u001b[2K')).toBe(true);
+    const clear = '\r\u001b[2K';
+    expect(r.stderr.startsWith(`${clear}check  `)).toBe(true);
+    expect(r.stderr.slice(clear.length)).toMatch(/^check {2}\d+\/\d+ files {2}/);
+    expect(r.stderr.endsWith(clear)).toBe(true);
     expect(r.stderr).not.toContain('\n');
     expect(r.stdout).toContain('no errors found');
   });
