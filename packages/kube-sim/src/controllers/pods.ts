@@ -192,7 +192,7 @@ export class PodController extends QueueController {
       for (const c of conditions) if (c.status === 'False') c.reason = 'PodCompleted';
     }
     const hostIP = this.hostIP();
-    const ip = podIP(pod.metadata.uid ?? keyOf(pod));
+    const ip = (pod.spec as { hostNetwork?: boolean } | undefined)?.hostNetwork ? hostIP : podIP(pod.metadata.uid ?? keyOf(pod));
     const next: Record<string, unknown> = {
       ...status,
       phase,

@@ -42,6 +42,8 @@ export interface Proc {
   status: number;
   /** Set when the session ends (client gone): long commands stop. */
   signal?: AbortSignal;
+  /** A terminal is attached: `sh` without a script is interactive (prompt, line by line). */
+  tty?: boolean;
 }
 
 type Command = (args: string[], proc: Proc) => Promise<number>;
@@ -1027,6 +1029,8 @@ async function shell(args: string[], proc: Proc): Promise<number> {
       await err(proc, `sh: can't open '${args[i]}': ${errorMessage(e)}`);
       return 127;
     }
+  } else if (proc.tty) {
+    return interactive(proc);
   } else {
     script = (await readAll(proc.stdin)).toString('utf8');
   }
@@ -1047,6 +1051,34 @@ async function shell(args: string[], proc: Proc): Promise<number> {
     if (e instanceof ExitRequest) return e.code;
     throw e;
   }
+}
+
+/** An interactive shell on a terminal: a prompt, then each line as it is typed. */
+async function interactive(proc: Proc): Promise<number> {
+  const sub: Proc = { ...proc, env: { ...proc.env }, stdin: Readable.from([]) };
+  const prompt = () => writeOut(proc.stdout, `${sub.cwd} # `).catch(() => {});
+  await prompt();
+  let pending = '';
+  for await (const chunk of proc.stdin) {
+    pending += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      try {
+        sub.status = await runList(parse(line), sub);
+      } catch (e) {
+        if (e instanceof ExitRequest) return e.code;
+        if (e instanceof ShellSyntaxError) {
+          await err(sub, `sh: ${e.message}`);
+          sub.status = 2;
+        } else throw e;
+      }
+      await prompt();
+    }
+  }
+  await writeOut(proc.stdout, 'exit\n').catch(() => {});
+  return sub.status;
 }
 
 async function runList(list: AndOr[], proc: Proc): Promise<number> {

@@ -89,7 +89,7 @@ describe('pods/exec over WebSocket', () => {
         container: url.searchParams.get('container') ?? undefined,
         command: url.searchParams.getAll('command'),
         stdin: url.searchParams.get('stdin') === 'true',
-        tty: false,
+        tty: url.searchParams.get('tty') === 'true',
       };
       handleExecUpgrade(c, req, socket, head, exec);
     });
@@ -103,11 +103,12 @@ describe('pods/exec over WebSocket', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function exec(command: string[], opts: { stdin?: Buffer; protocol?: string; pod?: string } = {}): Promise<Outcome> {
+  function exec(command: string[], opts: { stdin?: Buffer; protocol?: string; pod?: string; tty?: boolean } = {}): Promise<Outcome> {
     const q = new URLSearchParams();
     for (const c of command) q.append('command', c);
     if (opts.stdin) q.set('stdin', 'true');
     if (opts.pod) q.set('pod', opts.pod);
+    if (opts.tty) q.set('tty', 'true');
     const protocol = opts.protocol ?? 'v5.channel.k8s.io';
     const ws = new WebSocket(`ws://127.0.0.1:${port}/exec?${q}`, [protocol]);
     const out: Buffer[] = [];
@@ -187,6 +188,25 @@ describe('pods/exec over WebSocket', () => {
     const listing = execFileSync('tar', ['xOf', '-', 'data/blob.bin'], { input: back.stdout, maxBuffer: 1 << 26 });
     expect(Buffer.from(listing).equals(payload)).toBe(true);
     await rm(src, { recursive: true, force: true });
+  });
+
+  it('gives an interactive shell on a terminal', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/exec?command=sh&stdin=true&tty=true`, ['v5.channel.k8s.io']);
+    const keys = ['echo hi\r', 'cd /data\r', 'pwdd\x7f\r', '\x04'];
+    let screen = '';
+    let status: unknown;
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (data: Buffer) => {
+        if (data[0] === 1) {
+          screen += data.subarray(1).toString();
+          if (screen.endsWith(' # ') && keys.length) ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(keys.shift() as string)]));
+        } else if (data[0] === 3) status = JSON.parse(data.subarray(1).toString());
+      });
+      ws.on('error', reject);
+      ws.on('close', () => resolve());
+    });
+    expect(screen).toBe('/ # echo hi\r\nhi\r\n/ # cd /data\r\n/data # pwdd\b \b\r\n/data\r\n/data # exit\r\n');
+    expect(status).toEqual({ metadata: {}, status: 'Success' });
   });
 
   it('refuses unknown pods and unsupported protocols before upgrading', async () => {

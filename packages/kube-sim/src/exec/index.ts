@@ -177,7 +177,7 @@ async function serve(ctx: SimContext, ws: WebSocket, exec: ExecRequest, target: 
   let code: number;
   let failure: Record<string, unknown> | undefined;
   try {
-    code = await runInContainer(ctx, target, exec.command, { stdin, stdout, stderr, signal: abort.signal });
+    code = await runInContainer(ctx, target, exec.command, { stdin, stdout, stderr, signal: abort.signal, tty: exec.tty });
   } catch (err) {
     code = 1;
     failure = errorStatus(err).status;

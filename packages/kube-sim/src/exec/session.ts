@@ -3,7 +3,7 @@
  * view, runs the command through the busybox and reports the result as the kubelet does (a
  * metav1.Status: Success, or Failure with reason NonZeroExitCode and an ExitCode cause).
  */
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 
 import type { ExecRequest, KubeObject, SimContext } from '../store-api.js';
 import { T } from '../controllers/util.js';
@@ -45,22 +45,30 @@ export interface ExecIo {
   stdout: Writable;
   stderr: Writable;
   signal: AbortSignal;
+  /** A terminal: stdin/stdout go through a line discipline, stderr is stdout. */
+  tty?: boolean;
 }
 
 /** Runs the command; resolves with its exit code. */
 export async function runInContainer(ctx: SimContext, target: ExecTarget, command: string[], io: ExecIo): Promise<number> {
   const view = await containerView(ctx, target.pod, target.container);
+  const term = io.tty ? terminal(io.stdin, io.stdout) : undefined;
   const proc: Proc = {
     fs: new PodFs(view.mounts),
     cwd: view.cwd,
-    env: view.env,
-    stdin: io.stdin,
-    stdout: io.stdout,
-    stderr: io.stderr,
+    env: io.tty ? { TERM: 'xterm', ...view.env } : view.env,
+    stdin: term?.stdin ?? io.stdin,
+    stdout: term?.stdout ?? io.stdout,
+    stderr: term?.stdout ?? io.stderr,
     status: 0,
     signal: io.signal,
+    tty: io.tty,
   };
-  return run(command, proc);
+  try {
+    return await run(command, proc);
+  } finally {
+    if (term) await new Promise<void>((resolve) => term.stdout.end(() => resolve()));
+  }
 }
 
 /** The Status the kubelet writes on the error channel (v4 and later). */
@@ -81,4 +89,64 @@ export function errorStatus(err: unknown): { code: number; status: Record<string
     code: e.code,
     status: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code },
   };
+}
+
+/**
+ * A minimal terminal line discipline for `tty: true`: echo, line editing (backspace, ^U, ^C),
+ * ^D for end of input, CR → LF on input and LF → CRLF on output.
+ */
+export function terminal(input: Readable, output: Writable): { stdin: Readable; stdout: Writable } {
+  let line: string[] = [];
+  // echo goes through the same stream as the output, so that the two keep their order
+  const echo = (s: string) => {
+    if (!stdout.destroyed && !stdout.writableEnded) stdout.write(s);
+  };
+  const stdin = new PassThrough();
+  void (async () => {
+    try {
+      for await (const chunk of input) {
+        for (const ch of (Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))).toString('utf8')) {
+          if (ch === '\r' || ch === '\n') {
+            echo('\r\n');
+            stdin.write(`${line.join('')}\n`);
+            line = [];
+          } else if (ch === '\x7f' || ch === '\b') {
+            if (line.length) {
+              line.pop();
+              echo('\b \b');
+            }
+          } else if (ch === '\x15') {
+            echo('\b \b'.repeat(line.length));
+            line = [];
+          } else if (ch === '\x03') {
+            echo('^C\r\n');
+            line = [];
+            stdin.write('\n');
+          } else if (ch === '\x04') {
+            if (line.length === 0) {
+              stdin.end();
+              return;
+            }
+          } else if (ch >= ' ' || ch === '\t') {
+            line.push(ch);
+            echo(ch);
+          }
+        }
+      }
+    } catch {
+      // session gone
+    }
+    stdin.end();
+  })();
+  const stdout = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (output.destroyed || output.writableEnded) {
+        cb(Object.assign(new Error('broken pipe'), { code: 'EPIPE' }));
+        return;
+      }
+      output.write(Buffer.from(chunk.toString('utf8').replace(/\r?\n/g, '\r\n')), cb);
+    },
+  });
+  stdout.on('error', () => {});
+  return { stdin, stdout };
 }

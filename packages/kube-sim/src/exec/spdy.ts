@@ -242,7 +242,7 @@ class SpdyExec {
     let code: number;
     let failure: Record<string, unknown> | undefined;
     try {
-      code = await runInContainer(this.ctx, this.target, this.exec.command, { stdin: this.stdin, stdout, stderr, signal: this.abort.signal });
+      code = await runInContainer(this.ctx, this.target, this.exec.command, { stdin: this.stdin, stdout, stderr, signal: this.abort.signal, tty: this.exec.tty });
     } catch (err) {
       code = 1;
       failure = errorStatus(err).status;
