@@ -5,6 +5,7 @@ import { registerKey } from '../key/index.js';
 import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
 import { registerCopy } from './copy.js';
+import { registerDiff } from './diff.js';
 import { registerForget } from './forget.js';
 import { registerInit } from './init.js';
 import { registerPrune } from './prune.js';
@@ -20,6 +21,7 @@ export function registerRepo(program: Command, session: Session): void {
   for (const register of [
     registerInit,
     registerSnapshots,
+    registerDiff,
     registerCheck,
     registerForget,
     registerPrune,
