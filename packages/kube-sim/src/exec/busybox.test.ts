@@ -120,6 +120,22 @@ describe('busybox', () => {
     expect((await sh('cd /data && ls *.log')).stdout.toString()).toBe('g1.log\ng2.log\n');
   });
 
+  it('supports find -exec, xargs, sort, tee, gzip and stat for checksums and hooks', async () => {
+    await mkdir(join(root, 'data', 'c', 'd'), { recursive: true });
+    await writeFile(join(root, 'data', 'c', 'b.txt'), 'b');
+    await writeFile(join(root, 'data', 'c', 'd', 'a.txt'), 'a');
+    const { createHash } = await import('node:crypto');
+    const h = (x: string) => createHash('sha256').update(x).digest('hex');
+    const expected = `${h('b')}  ./b.txt\n${h('a')}  ./d/a.txt\n`;
+    expect((await sh('cd /data/c && find . -type f -exec sha256sum {} \\;')).stdout.toString()).toBe(expected);
+    expect((await sh('cd /data/c && find . -type f -exec sha256sum {} +')).stdout.toString()).toBe(expected);
+    expect((await sh('cd /data/c && find . -type f | sort -r | xargs sha256sum')).stdout.toString()).toBe(`${h('a')}  ./d/a.txt\n${h('b')}  ./b.txt\n`);
+    expect((await sh('cd /data/c && find . -type f -print0 | xargs -0 -n 1 cat')).stdout.toString()).toBe('ba');
+    expect((await sh('echo hi | tee /data/t1 | cat && cat /data/t1')).stdout.toString()).toBe('hi\nhi\n');
+    expect((await sh('echo zipped | gzip -c | gunzip -c')).stdout.toString()).toBe('zipped\n');
+    expect((await sh('stat -c "%s %a %n" /data/c/b.txt')).stdout.toString()).toBe('1 644 /data/c/b.txt\n');
+  });
+
   it('never lets a path or a symlink escape the mounts', async () => {
     await symlink(outside, join(root, 'data', 'escape-abs'));
     await symlink('../../../../../../outside/secret', join(root, 'data', 'escape-rel'));

@@ -26,6 +26,7 @@ import {
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
 
 import { parse, ShellSyntaxError, type AndOr, type Pipeline, type SimpleCommand, type Word } from './shell.js';
 import { mkdirs, tar } from './tar.js';
@@ -124,7 +125,7 @@ function flags(args: string[], known: string, withValue = ''): { opts: Map<strin
       i++;
       break;
     }
-    if (!a.startsWith('-') || a === '-' || /^-\d/.test(a)) break;
+    if (!a.startsWith('-') || a === '-' || (/^-\d/.test(a) && !known.includes(a[1] as string))) break;
     for (let j = 1; j < a.length; j++) {
       const c = a[j] as string;
       if (withValue.includes(c)) {
@@ -573,26 +574,41 @@ const commands: Record<string, Command> = {
     let type: string | undefined;
     let maxDepth = Infinity;
     let minDepth = 0;
+    let print0 = false;
+    let exec: { argv: string[]; batch: boolean } | undefined;
     while (args.length) {
       const a = args.shift() as string;
       if (a === '-name' || a === '-iname') name = new RegExp(globToRegExp(args.shift() ?? '').source, a === '-iname' ? 'i' : '');
       else if (a === '-type') type = args.shift();
       else if (a === '-maxdepth') maxDepth = Number(args.shift());
       else if (a === '-mindepth') minDepth = Number(args.shift());
-      else if (a === '-print' || a === '-xdev') continue;
+      else if (a === '-print0') print0 = true;
+      else if (a === '-exec') {
+        const end = args.findIndex((x) => x === ';' || x === '+');
+        if (end < 0) {
+          await err(proc, 'find: -exec requires an argument');
+          return 1;
+        }
+        exec = { argv: args.slice(0, end), batch: args[end] === '+' };
+        args.splice(0, end + 1);
+      } else if (a === '-print' || a === '-xdev') continue;
       else {
         await err(proc, `find: unrecognized: ${a}`);
         return 1;
       }
     }
     let status = 0;
+    const batch: string[] = [];
+    const emit = async (path: string) => {
+      if (!exec) await writeOut(proc.stdout, print0 ? `${path}\0` : `${path}\n`);
+      else if (exec.batch) batch.push(path);
+      else if ((await run(exec.argv.map((x) => x.replaceAll('{}', path)), proc)) !== 0) status = 1;
+    };
     const walk = async (display: string, path: string, depth: number) => {
       const r = await proc.fs.resolve(path, '/', depth === 0);
       const st = await lstat(r.host);
       const t = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : '?';
-      if (depth >= minDepth && (!name || name.test(posix.basename(display))) && (!type || type === t)) {
-        await writeOut(proc.stdout, `${display}\n`);
-      }
+      if (depth >= minDepth && (!name || name.test(posix.basename(display))) && (!type || type === t)) await emit(display);
       if (st.isDirectory() && depth < maxDepth) {
         for (const n of (await readdir(r.host)).sort()) {
           await walk(display.endsWith('/') ? `${display}${n}` : `${display}/${n}`, `${r.path}/${n}`, depth + 1);
@@ -606,6 +622,94 @@ const commands: Record<string, Command> = {
       } catch (e) {
         if (isEpipe(e)) return 1;
         await err(proc, `find: ${p}: ${errorMessage(e)}`);
+        status = 1;
+      }
+    }
+    if (exec?.batch && batch.length) {
+      const at = exec.argv.indexOf('{}');
+      const argv = at < 0 ? [...exec.argv, ...batch] : [...exec.argv.slice(0, at), ...batch, ...exec.argv.slice(at + 1)];
+      if ((await run(argv, proc)) !== 0) status = 1;
+    }
+    return status;
+  },
+
+  async xargs(args, proc) {
+    const { opts, rest } = flags(args, '0rt', 'n');
+    const items = (await readAll(proc.stdin)).toString('utf8');
+    const list = (opts.has('0') ? items.split('\0') : items.split(/\s+/)).filter((x) => x !== '');
+    const cmd = rest.length ? rest : ['echo'];
+    if (list.length === 0) return opts.has('r') ? 0 : run(cmd, { ...proc, stdin: Readable.from([]) });
+    const n = typeof opts.get('n') === 'string' ? Math.max(1, Number(opts.get('n'))) : list.length;
+    let status = 0;
+    for (let i = 0; i < list.length; i += n) {
+      const code = await run([...cmd, ...list.slice(i, i + n)], { ...proc, stdin: Readable.from([]) });
+      if (code === 127) return 127;
+      if (code !== 0) status = 123;
+    }
+    return status;
+  },
+
+  async sort(args, proc) {
+    const { opts, rest } = flags(args, 'rnuz');
+    const sep = opts.has('z') ? '\0' : '\n';
+    let lines: string[] = [];
+    for (const f of rest.length ? rest : ['-']) {
+      const text = (await readAll(await openRead(proc, f))).toString('utf8');
+      const parts = text.split(sep);
+      if (parts[parts.length - 1] === '') parts.pop();
+      lines.push(...parts);
+    }
+    lines.sort(opts.has('n') ? (a, b) => parseFloat(a) - parseFloat(b) || (a < b ? -1 : a > b ? 1 : 0) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (opts.has('r')) lines.reverse();
+    if (opts.has('u')) lines = lines.filter((l, i) => i === 0 || l !== lines[i - 1]);
+    await writeOut(proc.stdout, lines.map((l) => l + sep).join(''));
+    return 0;
+  },
+
+  async tee(args, proc) {
+    const { opts, rest } = flags(args, 'a');
+    const outs: Writable[] = [];
+    for (const f of rest) {
+      const r = await proc.fs.resolveForWrite(f, proc.cwd);
+      const w = createWriteStream(r.host, { flags: opts.has('a') ? 'a' : 'w' });
+      w.on('error', () => {});
+      outs.push(w);
+    }
+    for await (const chunk of proc.stdin) {
+      await writeOut(proc.stdout, chunk as Buffer);
+      for (const w of outs) await writeOut(w, chunk as Buffer);
+    }
+    await Promise.all(outs.map((w) => new Promise<void>((resolve) => w.end(() => resolve()))));
+    return 0;
+  },
+
+  async gzip(args, proc) {
+    return gz(args, proc, args.includes('-d'));
+  },
+  async gunzip(args, proc) {
+    return gz(args, proc, true);
+  },
+  async zcat(args, proc) {
+    return gz(['-c', ...args], proc, true);
+  },
+
+  async stat(args, proc) {
+    const { opts, rest } = flags(args, 'L', 'c');
+    const format = typeof opts.get('c') === 'string' ? (opts.get('c') as string) : undefined;
+    let status = 0;
+    for (const f of rest) {
+      try {
+        const r = await proc.fs.resolve(f, proc.cwd, opts.has('L'));
+        const st = await lstat(r.host);
+        const type = st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : st.size === 0 ? 'regular empty file' : 'regular file';
+        const text = format
+          ? format.replace(/%([sanYFUGuGhi%])/g, (_m, c: string) =>
+              ({ s: String(st.size), a: (st.mode & 0o7777).toString(8), n: f, Y: String(Math.floor(st.mtimeMs / 1000)), F: type, U: st.uid === 0 ? 'root' : String(st.uid), G: st.gid === 0 ? 'root' : String(st.gid), u: String(st.uid), g: String(st.gid), h: String(st.nlink), i: String(st.ino), '%': '%' })[c] ?? '',
+            )
+          : `  File: ${f}\n  Size: ${st.size}\t${type}\nAccess: (${(st.mode & 0o7777).toString(8).padStart(4, '0')}/${fmtMode(st)})\nModify: ${st.mtime.toISOString()}`;
+        await writeOut(proc.stdout, `${text}\n`);
+      } catch (e) {
+        await err(proc, `stat: can't stat '${f}': ${errorMessage(e)}`);
         status = 1;
       }
     }
@@ -714,6 +818,33 @@ commands.busybox = async (args, proc) => {
   }
   return run(args, proc);
 };
+
+async function gz(args: string[], proc: Proc, decompress: boolean): Promise<number> {
+  const { opts, rest } = flags(args, 'cdfk1923456789n');
+  if (rest.length && !opts.has('c')) {
+    await err(proc, `${decompress ? 'gunzip' : 'gzip'}: only -c (to stdout) is supported`);
+    return 1;
+  }
+  let status = 0;
+  for (const f of rest.length ? rest : ['-']) {
+    try {
+      const input = await openRead(proc, f);
+      const z = decompress ? createGunzip() : createGzip();
+      const done = (async () => {
+        for await (const chunk of z) await writeOut(proc.stdout, chunk as Buffer);
+      })();
+      for await (const chunk of input) {
+        if (!z.write(chunk as Buffer)) await new Promise((r) => z.once('drain', r));
+      }
+      z.end();
+      await done;
+    } catch (e) {
+      await err(proc, `${decompress ? 'gunzip' : 'gzip'}: ${f}: ${errorMessage(e)}`);
+      status = 1;
+    }
+  }
+  return status;
+}
 
 function human(n: number): string {
   const units = ['', 'K', 'M', 'G', 'T'];
