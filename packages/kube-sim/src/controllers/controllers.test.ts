@@ -222,6 +222,30 @@ describe('controllers', () => {
     expect((pv.spec as any).csi.driver).toBe('k8s.io/minikube-hostpath');
   });
 
+  it('expands a bound volume when the claim asks for more and the class allows it', async () => {
+    store.create(T.storageclasses, undefined, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'expandable' },
+      provisioner: 'hostpath.csi.k8s.io',
+      allowVolumeExpansion: true,
+    });
+    store.create(T.pvcs, 'ns', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'grow' },
+      spec: { storageClassName: 'expandable', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    const pvc = await until(() => {
+      const o = store.get(T.pvcs, 'ns', 'grow');
+      return st(o).phase === 'Bound' ? o : undefined;
+    });
+    (pvc.spec as any).resources.requests.storage = '3Gi';
+    store.update(T.pvcs, 'ns', pvc);
+    await until(() => st(store.get(T.pvcs, 'ns', 'grow')).capacity?.storage === '3Gi', 'expanded');
+    expect((store.get(T.pvs, undefined, (pvc.spec as any).volumeName)!.spec as any).capacity.storage).toBe('3Gi');
+  });
+
   it('binds a pre-existing PV whose claimRef names the claim', async () => {
     store.create(T.pvs, undefined, {
       apiVersion: 'v1',

@@ -176,7 +176,7 @@ export class VolumeController extends QueueController {
       }
       const ref = pvSpec(pv).claimRef;
       if (!ref || (ref.namespace === namespace && ref.name === name && (!ref.uid || ref.uid === pvc.metadata.uid))) {
-        this.bind(pvc, pv);
+        this.bind(pvc, this.expand(pvc, pv));
       }
       return;
     }
@@ -318,6 +318,19 @@ export class VolumeController extends QueueController {
       });
     }
     this.bind(pvc, pv);
+  }
+
+  /** Volume expansion: a bound claim asking for more than its PV has grows the PV. */
+  private expand(pvc: KubeObject, pv: KubeObject): KubeObject {
+    const wanted = pvcSpec(pvc).resources?.requests?.storage;
+    const has = pvSpec(pv).capacity?.storage;
+    if (!wanted || parseQuantity(wanted) <= parseQuantity(has)) return pv;
+    const className = claimClass(pvc);
+    const cls = className ? this.ctx.store.get(T.storageclasses, undefined, className) : undefined;
+    if (cls?.allowVolumeExpansion !== true) return pv;
+    const updated = clone(pv);
+    (updated.spec as PvSpec).capacity = { ...((updated.spec as PvSpec).capacity ?? {}), storage: wanted };
+    return this.ctx.store.update(T.pvs, undefined, updated);
   }
 
   /** Binds both sides, the way the PV controller does (claimRef, volumeName, annotations, phases). */
