@@ -152,6 +152,43 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     expect(noNs.stderr).toContain('namespaces "does-not-exist" not found');
   });
 
+  it('accepts the objects of kubectl create generators (protobuf bodies on kubectl >= 1.32)', async () => {
+    const ns = 'generators';
+    await ok(['create', 'namespace', ns]);
+    const cmds = [
+      ['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2', '--port=8080'],
+      ['create', 'service', 'nodeport', 'svc', '--tcp=80:8080'],
+      ['create', 'job', 'once', '--image=busybox', '--', 'echo', 'hi'],
+      ['create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/5 * * * *', '--restart=OnFailure', '--', 'date'],
+      ['create', 'role', 'reader', '--verb=get,list', '--resource=pods'],
+      ['create', 'rolebinding', 'reader', '--role=reader', '--user=u', '--serviceaccount=generators:default'],
+      ['create', 'quota', 'q', '--hard=pods=2,cpu=1'],
+      ['create', 'pdb', 'pdb', '--selector=app=web', '--min-available=1'],
+      ['create', 'ingress', 'ing', '--class=nginx', '--rule=a.example.com/p*=svc:80,tls=cert'],
+      ['create', 'secret', 'generic', 'pw', '--from-literal=password=s3cret'],
+      ['create', 'serviceaccount', 'robot'],
+    ];
+    for (const c of cmds) await ok([...c, '-n', ns]);
+    const web = await json(['get', 'deployment', 'web', '-n', ns]);
+    expect(web.spec!.replicas).toBe(2);
+    const c0 = (web.spec!.template as { spec: { containers: Array<{ image: string; ports: Array<{ containerPort: number }> }> } }).spec.containers[0];
+    expect(c0.image).toBe('nginx:1.27');
+    expect(c0.ports[0].containerPort).toBe(8080);
+    const svc = await json(['get', 'service', 'svc', '-n', ns]);
+    expect((svc.spec!.ports as Array<{ targetPort: number; nodePort: number }>)[0]).toMatchObject({ targetPort: 8080, nodePort: expect.any(Number) });
+    expect(((await json(['get', 'role', 'reader', '-n', ns])).rules as unknown[])[0]).toEqual({ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] });
+    expect((await json(['get', 'rolebinding', 'reader', '-n', ns])).subjects).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'u' },
+      { kind: 'ServiceAccount', name: 'default', namespace: ns },
+    ]);
+    expect((await json(['get', 'ingress', 'ing', '-n', ns])).spec).toMatchObject({
+      ingressClassName: 'nginx',
+      rules: [{ host: 'a.example.com', http: { paths: [{ path: '/p', pathType: 'Prefix', backend: { service: { name: 'svc', port: { number: 80 } } } }] } }],
+    });
+    expect(Buffer.from((await json(['get', 'secret', 'pw', '-n', ns])).data!.password, 'base64').toString()).toBe('s3cret');
+    expect((await ok(['create', 'token', 'robot', '-n', ns])).trim().length).toBeGreaterThan(10);
+  });
+
   it('patches with merge, JSON and strategic merge patches', async () => {
     const ns = 'patching';
     await ok(['create', 'namespace', ns]);

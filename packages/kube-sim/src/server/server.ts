@@ -3,6 +3,7 @@
  * request, discovery, CRUD, patch, watch, subresources (status, scale), access reviews and the
  * admin paths for failure injection.
  */
+import { appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
@@ -74,7 +75,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
   for await (const c of req) chunks.push(c as Buffer);
   const buf = Buffer.concat(chunks);
   // kubectl >= 1.32 sends protobuf from its typed clients: decode to JSON text
-  if ((req.headers['content-type'] ?? '').startsWith(PROTOBUF) && buf.length > 0) return JSON.stringify(decodeKubeProtobuf(buf));
+  if ((req.headers['content-type'] ?? '').startsWith(PROTOBUF) && buf.length > 0) {
+    if (process.env.KUBE_SIM_PROTOBUF_DUMP) appendFileSync(process.env.KUBE_SIM_PROTOBUF_DUMP, `${req.method} ${req.url} ${buf.toString('base64')}\n`);
+    return JSON.stringify(decodeKubeProtobuf(buf));
+  }
   return buf.toString('utf8');
 }
 
