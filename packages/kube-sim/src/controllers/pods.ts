@@ -176,7 +176,17 @@ export class PodController extends QueueController {
         };
       }
       const prevStarted = findRunningStarted(status, c.name);
-      return { ...base, ready: true, started: true, state: { running: { startedAt: prevStarted ?? startTime } }, lastState: {} };
+      const prev = (status.containerStatuses as Array<{ name: string; restartCount?: number; lastState?: unknown }> | undefined)?.find(
+        (s) => s.name === c.name,
+      );
+      return {
+        ...base,
+        restartCount: prev?.restartCount ?? 0,
+        ready: true,
+        started: true,
+        state: { running: { startedAt: prevStarted ?? startTime } },
+        lastState: prev?.lastState ?? {},
+      };
     };
 
     const phase = isJobPod ? 'Succeeded' : 'Running';

@@ -184,6 +184,13 @@ describe.skipIf(!KubeSim || versions.length === 0)('kubectl and client-node agai
       expect(stdin.stdout).toBe(`${sha(Buffer.from('piped input\n'))}  -\n`);
     });
 
+    it('attaches to a shell pod with kubectl run -i --rm (exit code from the pod status)', async () => {
+      const r = await kubectl(version, ['-n', ns, 'run', 'attached', '-i', '--rm', '--restart=Never', '--image=busybox:1.36', '--', 'sh'], 'echo from-attach; exit 3\n');
+      expect(r.stdout).toContain('from-attach\n');
+      expect(r.code).toBe(3);
+      expect((await kubectl(version, ['-n', ns, 'get', 'pod', 'attached'])).code).not.toBe(0);
+    });
+
     it('copies files both ways with kubectl cp, byte for byte', async () => {
       const local = join(dir, `cp-${version}`);
       await mkdir(join(local, 'src', 'nested'), { recursive: true });

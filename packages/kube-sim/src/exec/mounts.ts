@@ -16,6 +16,8 @@ import type { Mount } from './vfs.js';
 export interface ContainerSpec {
   name: string;
   image?: string;
+  command?: string[];
+  args?: string[];
   workingDir?: string;
   env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;

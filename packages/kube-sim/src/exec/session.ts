@@ -3,6 +3,7 @@
  * view, runs the command through the busybox and reports the result as the kubelet does (a
  * metav1.Status: Success, or Failure with reason NonZeroExitCode and an ExitCode cause).
  */
+import { posix } from 'node:path';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 
 import type { ExecRequest, KubeObject, SimContext } from '../store-api.js';
@@ -65,9 +66,62 @@ export async function runInContainer(ctx: SimContext, target: ExecTarget, comman
     tty: io.tty,
   };
   try {
+    if (command.length === 0) return await attach(ctx, target, proc, io);
     return await run(command, proc);
   } finally {
     if (term) await new Promise<void>((resolve) => term.stdout.end(() => resolve()));
+  }
+}
+
+/**
+ * `pods/attach` (no command) joins the container's main process. A shell (`sh`, `ash`, `bash`)
+ * runs with the session's stdin/terminal; when it exits, so does the container (a pod with
+ * restartPolicy Never/OnFailure then completes with that exit code). Any other main process
+ * keeps the session open, discarding input, until the client leaves.
+ */
+async function attach(ctx: SimContext, target: ExecTarget, proc: Proc, io: ExecIo): Promise<number> {
+  const main = [...(target.container.command ?? []), ...(target.container.args ?? [])];
+  const shell = main[0] ? posix.basename(main[0]) : undefined;
+  if (shell === 'sh' || shell === 'ash' || shell === 'bash') {
+    const code = await run(['sh', ...main.slice(1)], proc);
+    if (!io.signal.aborted) containerExited(ctx, target, code);
+    // an attach session ends with Success: the exit code is in the pod's status
+    return 0;
+  }
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    io.signal.addEventListener('abort', () => resolve());
+    proc.stdin.resume();
+  });
+  return 0;
+}
+
+/** Records that the attached main process exited (the kubelet's view of the container). */
+function containerExited(ctx: SimContext, target: ExecTarget, code: number): void {
+  const pod = ctx.store.get(T.pods, target.pod.metadata.namespace, target.pod.metadata.name ?? '');
+  if (!pod) return;
+  const policy = (pod.spec as { restartPolicy?: string } | undefined)?.restartPolicy ?? 'Always';
+  const status = structuredClone((pod.status ?? {}) as Record<string, unknown>);
+  const statuses = (status.containerStatuses ?? []) as Array<Record<string, unknown>>;
+  const cs = statuses.find((c) => c.name === target.container.name);
+  if (!cs) return;
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const startedAt = (cs.state as { running?: { startedAt?: string } } | undefined)?.running?.startedAt ?? now;
+  const terminated = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now, containerID: cs.containerID };
+  if (policy === 'Never' || (policy === 'OnFailure' && code === 0)) {
+    Object.assign(cs, { ready: false, started: false, state: { terminated } });
+    status.phase = code === 0 ? 'Succeeded' : 'Failed';
+    for (const c of (status.conditions ?? []) as Array<Record<string, unknown>>) {
+      if (c.type === 'Ready' || c.type === 'ContainersReady') Object.assign(c, { status: 'False', reason: 'PodCompleted', lastTransitionTime: now });
+    }
+  } else {
+    // restarted by the kubelet
+    Object.assign(cs, { restartCount: Number(cs.restartCount ?? 0) + 1, lastState: { terminated }, state: { running: { startedAt: now } } });
+  }
+  try {
+    ctx.store.updateStatus(T.pods, pod.metadata.namespace, { ...pod, status });
+  } catch {
+    // the pod changed meanwhile: nothing to record
   }
 }
 
