@@ -43,6 +43,10 @@ export function processIO(): CliIO {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // `kubectl backup repo audit | head`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   return {
     signal: interrupt.signal,
     stdin: process.stdin,
