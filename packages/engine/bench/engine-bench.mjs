@@ -29,10 +29,10 @@ const { values: opt } = parseArgs({
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MiB = 1 << 20;
 
-/** Runs a command; resolves with its wall time, stdout and peak RSS (via /usr/bin/time). */
+/** Runs a command; resolves with its wall time, stdout, peak RSS and CPU seconds (via /usr/bin/time). */
 async function run(cmd, args, env = process.env) {
   const rssFile = join(work, '.rss');
-  const argv = TIME ? [TIME, '-f', '%M', '-o', rssFile, cmd, ...args] : [cmd, ...args];
+  const argv = TIME ? [TIME, '-f', '%M %U %S', '-o', rssFile, cmd, ...args] : [cmd, ...args];
   const started = process.hrtime.bigint();
   const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -42,8 +42,9 @@ async function run(cmd, args, env = process.env) {
   const code = await new Promise((res, rej) => child.on('error', rej).on('close', res));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${stderr}`);
-  const rssBytes = TIME ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop()) * 1024 : null;
-  return { seconds, stdout, rssBytes };
+  if (!TIME) return { seconds, stdout, rssBytes: null, cpuSeconds: null };
+  const [kib, user, sys] = (await readFile(rssFile, 'utf8')).trim().split('\n').pop().split(' ').map(Number);
+  return { seconds, stdout, rssBytes: kib * 1024, cpuSeconds: user + sys };
 }
 
 const sh = (script) => run('sh', ['-c', script]);
@@ -54,7 +55,7 @@ async function ours(step, ...args) {
   const prof = opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt['cpu-prof'], step)] : [];
   const r = await run(process.execPath, [...prof, here('run-step.mjs'), step, oursRepo, ...args]);
   const result = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { ...r, result, rssBytes: r.rssBytes ?? result.maxRssBytes };
+  return { ...r, result, rssBytes: r.rssBytes ?? result.maxRssBytes, cpuSeconds: r.cpuSeconds ?? result.cpuSeconds };
 }
 
 const resticEnv = () => ({
@@ -138,8 +139,11 @@ if (!opt['skip-restic']) {
 }
 const log = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 log(`work dir ${work}; ${size} MiB data set, --mutate ${opt.mutate}, seed ${opt.seed}; ${resticVersion ?? 'restic skipped'}`);
+const git = (...a) => spawnSync('git', a, { cwd: here('.'), encoding: 'utf8' }).stdout?.trim();
+const dirty = git('status', '--porcelain', '--', '../src') ? ' + uncommitted changes in src/' : '';
+log(`engine at commit ${git('rev-parse', '--short', 'HEAD') || 'unknown'}${dirty} (the bench runs the built dist/)`);
 log(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-log(`peak RSS via ${TIME ? '/usr/bin/time %M' : 'process.resourceUsage() of our step runner (restic: n/a)'}`);
+log(`peak RSS and CPU time via ${TIME ? '/usr/bin/time' : 'process.resourceUsage() of our step runner (restic: n/a)'}`);
 log('page cache: not dropped; the data set is read once (find | xargs cat) and `sync`ed before each backup, so both sides read from a warm cache');
 
 try {
@@ -226,6 +230,9 @@ function printTable(o, r, res) {
     ['  repo growth', mib(o.incr.growth), mib(R.incrementalAddedBytes), x(res.ratios.incrementalBytes), 'ours/restic ≤ 0.4×'],
     ['  reported added', mib(o.incr.result.storedBytesAdded), mib(r.incr?.summary.data_added_packed ?? r.incr?.summary.data_added), '', ''],
     ['restore', s(o.restore.seconds), s(r.restore?.seconds), x(q(r.restore?.seconds, o.restore.seconds)), 'speedup ≥ 1.5×'],
+    ['CPU initial', s(o.initial.cpuSeconds), s(r.initial?.cpuSeconds), x(q(r.initial?.cpuSeconds, o.initial.cpuSeconds)), ''],
+    ['CPU incremental', s(o.incr.cpuSeconds), s(r.incr?.cpuSeconds), x(q(r.incr?.cpuSeconds, o.incr.cpuSeconds)), ''],
+    ['CPU restore', s(o.restore.cpuSeconds), s(r.restore?.cpuSeconds), x(q(r.restore?.cpuSeconds, o.restore.cpuSeconds)), ''],
     ['peak RSS initial', mib(o.initial.rssBytes), mib(r.initial?.rssBytes), '', ''],
     ['peak RSS incremental', mib(o.incr.rssBytes), mib(r.incr?.rssBytes), '', ''],
     ['peak RSS restore', mib(o.restore.rssBytes), mib(r.restore?.rssBytes), '', ''],
@@ -235,7 +242,8 @@ function printTable(o, r, res) {
   console.log('');
   for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   console.log('');
-  console.log('Times are whole-process wall times (start-up and key derivation included); ratios of times are restic/ours.');
+  console.log('Times are whole-process wall times (start-up and key derivation included); CPU = user + sys seconds of the');
+  console.log('process, all threads (steadier than wall time when other work shares the machine). Time ratios are restic/ours.');
   console.log(`Ours in-process: initial ${s(o.initial.result.seconds)}, incremental ${s(o.incr.result.seconds)}, restore ${s(o.restore.result.seconds)}.`);
   console.log('Repo growth = bytes of the files added under the repository directory by the incremental backup (packs, index, snapshot).');
   const field = r.incr?.summary.data_added_packed != null ? 'data_added_packed' : 'data_added (before compression in restic < 0.17)';

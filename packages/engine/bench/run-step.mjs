@@ -2,7 +2,7 @@
 // One engine operation in its own process, so the bench can time it and read its peak RSS:
 //   node run-step.mjs init REPO | backup REPO DIR | restore REPO TARGET
 // Prints one JSON line: the step's own result plus `seconds` (inside the process, after start-up)
-// and `maxRssBytes` (this process, worker threads included).
+// and `cpuSeconds` / `maxRssBytes` (this process, worker threads included).
 import { LocalStorage, Repository, backup, restoreDirectory } from '../dist/index.js';
 
 const PASSWORD = 'bench-password';
@@ -25,4 +25,6 @@ if (step === 'init') {
   process.exit(2);
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-console.log(JSON.stringify({ step, ...result, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+const usage = process.resourceUsage();
+const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+console.log(JSON.stringify({ step, ...result, seconds, cpuSeconds, maxRssBytes: usage.maxRSS * 1024 }));
