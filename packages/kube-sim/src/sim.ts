@@ -9,7 +9,7 @@ import { Store } from './store/store.js';
 import { defaultHooks } from './store/defaults.js';
 import { bootstrap } from './store/bootstrap.js';
 import { loadOrCreatePki } from './auth/pki.js';
-import { Authenticator, kubeconfigYaml, loadOrCreateUsers, type SimUser } from './auth/users.js';
+import { Authenticator, kubeconfigYaml, loadOrCreateTokenKey, loadOrCreateUsers, type SimUser } from './auth/users.js';
 import { Authorizer } from './auth/rbac.js';
 import { FailureInjector } from './failures.js';
 import { ApiServer, KUBE_VERSION, type ExecHandler } from './server/server.js';
@@ -75,7 +75,8 @@ export class KubeSim {
     const pki = await loadOrCreatePki(join(dataDir, 'pki'));
     const users = loadOrCreateUsers(dataDir);
     const store = new Store(registry, join(dataDir, 'state'));
-    store.hooks.push(defaultHooks({ caCert: pki.caCert }));
+    const authn = new Authenticator(users, loadOrCreateTokenKey(dataDir), (ns, name) => !!store.peek({ group: '', version: 'v1', resource: 'serviceaccounts' }, ns, name));
+    store.hooks.push(defaultHooks({ caCert: pki.caCert, serviceAccountToken: (ns, name) => authn.serviceAccountToken(ns, name) }));
     store.load();
     bootstrap(store, { dataRoot, nodeName, kubeletVersion: KUBE_VERSION.gitVersion });
     const authz = new Authorizer(store);
@@ -87,7 +88,7 @@ export class KubeSim {
     const api = new ApiServer({
       registry,
       store,
-      authn: new Authenticator(users),
+      authn,
       authz,
       failures,
       ctx,

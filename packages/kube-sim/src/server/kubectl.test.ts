@@ -324,6 +324,25 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     expect((await k(['--context', 'viewer', 'get', 'configmap', 'mine', '-n', 'team-a', '-o', 'name'])).stdout.trim()).toBe('configmap/mine');
   });
 
+  it('impersonates users and authenticates ServiceAccount tokens', async () => {
+    expect((await ok(['--as', 'dev', 'auth', 'can-i', 'create', 'deployments', '-n', 'team-a'])).trim()).toBe('yes');
+    const denied = await k(['--as', 'dev', 'get', 'secrets', '-n', 'default']);
+    expect(denied.stderr).toContain('User "dev" cannot list resource "secrets"');
+    const devAs = await k(['--context', 'dev', '--as', 'admin', 'get', 'pods']);
+    expect(devAs.stderr).toContain('cannot impersonate resource "users"');
+    await ok(['create', 'serviceaccount', 'robot', '-n', 'team-a']);
+    await ok(['create', 'rolebinding', 'robot-view', '--clusterrole=view', '--serviceaccount=team-a:robot', '-n', 'team-a']);
+    const token = (await ok(['create', 'token', 'robot', '-n', 'team-a'])).trim();
+    const asRobot = (args: string[]) => k(['--token', token, '--user', '', ...args]);
+    expect((await asRobot(['get', 'configmaps', '-n', 'team-a', '-o', 'name'])).stdout).toContain('configmap/kube-root-ca.crt');
+    expect((await asRobot(['delete', 'configmap', 'kube-root-ca.crt', '-n', 'team-a'])).stderr).toContain('User "system:serviceaccount:team-a:robot" cannot delete');
+    const legacy = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'robot-token', namespace: 'team-a', annotations: { 'kubernetes.io/service-account.name': 'robot' } } };
+    await ok(['create', '-f', '-'], JSON.stringify(legacy));
+    const secret = await json(['get', 'secret', 'robot-token', '-n', 'team-a']);
+    expect(Buffer.from(secret.data!.token, 'base64').toString()).toMatch(/^kubesim-sa\./);
+    expect(Buffer.from(secret.data!['ca.crt'], 'base64').toString()).toContain('BEGIN CERTIFICATE');
+  });
+
   it('serves custom resources of CRDs created at run time', async () => {
     const crd = {
       apiVersion: 'apiextensions.k8s.io/v1',

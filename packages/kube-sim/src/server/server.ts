@@ -140,8 +140,9 @@ export class ApiServer {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://kube-sim');
-    const user = this.d.authn.authenticate(req.headers.authorization);
-    if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const authenticated = this.d.authn.authenticate(req.headers.authorization);
+    if (!authenticated) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const user = this.impersonate(req, authenticated);
     const route = this.route(url.pathname);
     if (!route || route.info.resource !== 'pods' || !route.name || (route.subresource !== 'exec' && route.subresource !== 'attach')) {
       throw new ApiError(400, 'BadRequest', `upgrade requests are only served for pods/exec (got ${url.pathname})`);
@@ -228,6 +229,22 @@ export class ApiServer {
     return { info, type: { group, version, resource }, namespace, name, subresource, watchPath };
   }
 
+  /** `kubectl --as USER --as-group GROUP`: Impersonate-* headers, allowed by the `impersonate` verb. */
+  private impersonate(req: IncomingMessage, user: UserInfo): UserInfo {
+    const as = req.headersDistinct['impersonate-user']?.[0];
+    const asGroups = req.headersDistinct['impersonate-group'] ?? [];
+    if (!as && asGroups.length === 0) return user;
+    if (!as) throw badRequest('requested impersonation of groups without impersonating a user');
+    const sa = as.match(/^system:serviceaccount:([^:]+):([^:]+)$/);
+    if (sa) this.authorize(user, { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: sa[1], name: sa[2] });
+    else this.authorize(user, { verb: 'impersonate', group: '', resource: 'users', name: as });
+    for (const g of asGroups) this.authorize(user, { verb: 'impersonate', group: '', resource: 'groups', name: g });
+    const groups = [...asGroups];
+    if (sa) groups.push('system:serviceaccounts', `system:serviceaccounts:${sa[1]}`);
+    if (!groups.includes('system:authenticated')) groups.push('system:authenticated');
+    return { username: as, groups };
+  }
+
   private authorize(user: UserInfo, a: Attributes): void {
     const { allowed } = this.d.authz.authorize(user, a);
     if (allowed) return;
@@ -249,8 +266,9 @@ export class ApiServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (path === '/healthz' || path === '/livez' || path === '/readyz') return send(res, 200, 'ok', 'text/plain');
-    const user = this.d.authn.authenticate(req.headers.authorization);
-    if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const authenticated = this.d.authn.authenticate(req.headers.authorization);
+    if (!authenticated) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const user = this.impersonate(req, authenticated);
 
     if (path.startsWith('/kube-sim/')) return this.admin(req, res, user, path);
 
@@ -645,7 +663,7 @@ export class ApiServer {
       }
       case 'token': {
         const body = (parseBody(await readBody(req), ct) ?? {}) as { spec?: Record<string, unknown> };
-        const token = `kubesim-sa-${namespace}-${name}-${Date.now().toString(36)}`;
+        const token = this.d.authn.serviceAccountToken(namespace!, name!);
         const seconds = Number(body.spec?.expirationSeconds ?? 3600);
         return send(res, 201, {
           kind: 'TokenRequest',

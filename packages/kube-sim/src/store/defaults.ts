@@ -50,6 +50,8 @@ function defaultTemplate(spec: Obj | undefined): void {
 
 export interface DefaultsOptions {
   caCert: string;
+  /** Token for a ServiceAccount (fills legacy `kubernetes.io/service-account-token` Secrets). */
+  serviceAccountToken?: (namespace: string, name: string) => string;
 }
 
 export function defaultHooks(options: DefaultsOptions): StoreHooks {
@@ -66,9 +68,23 @@ export function defaultHooks(options: DefaultsOptions): StoreHooks {
         case '/services':
           defaultService(obj, store);
           break;
-        case '/secrets':
-          (obj as Obj).type ||= 'Opaque';
+        case '/secrets': {
+          const secret = obj as Obj;
+          secret.type ||= 'Opaque';
+          const sa = obj.metadata.annotations?.['kubernetes.io/service-account.name'];
+          if (secret.type === 'kubernetes.io/service-account-token' && sa && options.serviceAccountToken) {
+            const b64 = (v: string) => Buffer.from(v).toString('base64');
+            const saObj = store.peek({ group: '', version: 'v1', resource: 'serviceaccounts' }, obj.metadata.namespace, sa);
+            if (saObj) obj.metadata.annotations = { ...obj.metadata.annotations, 'kubernetes.io/service-account.uid': saObj.metadata.uid! };
+            secret.data = {
+              ...(secret.data as Obj | undefined),
+              token: b64(options.serviceAccountToken(obj.metadata.namespace!, sa)),
+              'ca.crt': b64(options.caCert),
+              namespace: b64(obj.metadata.namespace!),
+            };
+          }
           break;
+        }
         case '/pods':
           defaultPodSpec(spec);
           obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
