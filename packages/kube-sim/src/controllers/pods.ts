@@ -228,16 +228,11 @@ export class PodController extends QueueController {
   }
 
   private writeStatus(pod: KubeObject, status: Record<string, unknown>): void {
-    if (stableJson(withoutVolatile(pod.status)) === stableJson(withoutVolatile(status))) return;
+    if (stableJson(pod.status ?? {}) === stableJson(status)) return;
     const updated = clone(pod);
     updated.status = status;
     this.ctx.store.updateStatus(T.pods, pod.metadata.namespace, updated);
   }
-}
-
-/** Ignores timestamps that only move forward (finishedAt of an already terminated state…). */
-function withoutVolatile(status: unknown): unknown {
-  return status ?? {};
 }
 
 function podPhaseOf(pod: KubeObject): string | undefined {

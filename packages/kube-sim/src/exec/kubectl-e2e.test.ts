@@ -23,7 +23,11 @@ type Starter = { start(options: { dataDir: string; port?: number }): Promise<Run
 const core = (await import('../index.js').catch(() => ({}))) as { KubeSim?: Starter };
 const KubeSim = core.KubeSim;
 const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
-const versions = ['1.27', '1.33'].filter((v) => existsSync(join(KUBECTL_DIR, `kubectl.${v}`)));
+// KUBE_SIM_KUBECTL_VERSIONS=1.27,1.28,…,1.33 widens the matrix (SPDY before 1.30, WebSocket after)
+const versions = (process.env.KUBE_SIM_KUBECTL_VERSIONS ?? '1.27,1.33')
+  .split(',')
+  .map((v) => v.trim())
+  .filter((v) => existsSync(join(KUBECTL_DIR, `kubectl.${v}`)));
 
 const manifests = (ns: string) => `
 apiVersion: v1
