@@ -27,7 +27,7 @@ const KEEP_ALIVE = !args.includes('--no-keep-alive');
 const dir = mkdtempSync(join(tmpdir(), 'kube-sim-bench-'));
 const kubeconfig = join(dir, 'kubeconfig');
 const bin = fileURLToPath(new URL('../bin/kube-sim.js', import.meta.url));
-const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data', join(dir, 'data'), '--kubeconfig-out', kubeconfig, ...(args.includes('--no-controllers') ? ['--no-controllers'] : [])], {
+const server = spawn(process.execPath, [...(process.env.KUBE_SIM_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.KUBE_SIM_BENCH_PROFILE] : []), bin, 'serve', '--port', '0', '--data', join(dir, 'data'), '--kubeconfig-out', kubeconfig, ...(args.includes('--no-controllers') ? ['--no-controllers'] : [])], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise((resolve, reject) => {

@@ -72,6 +72,12 @@ describe('client-node', () => {
     await core.deleteNamespacedConfigMap({ namespace: 'watched', name: 'w' });
     await finished;
     ctrl.abort();
+    // the legacy /watch/ path prefix serves the same stream
+    let first!: (e: string) => void;
+    const firstEvent = new Promise<string>((r) => (first = r));
+    const ctrl2 = await watch.watch('/api/v1/watch/namespaces/watched/configmaps', {}, (type, obj: V1ConfigMap) => first(`${type} ${obj.metadata!.name}`), () => undefined);
+    expect(await firstEvent).toBe('ADDED kube-root-ca.crt');
+    ctrl2.abort();
     expect(events).toEqual([
       ['ADDED', 'w'],
       ['MODIFIED', 'w'],

@@ -242,6 +242,19 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     expect((admin.rules as Array<{ resources?: string[] }>).some((r) => r.resources?.includes('rolebindings'))).toBe(true);
   });
 
+  it('updates status only through the status subresource', async () => {
+    const ns = 'status-sub';
+    await ok(['create', 'namespace', ns]);
+    await ok(['create', 'service', 'loadbalancer', 'lb', '--tcp=80:8080', '-n', ns]);
+    // a status change through the main resource is ignored
+    await ok(['patch', 'service', 'lb', '-n', ns, '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":[{"ip":"9.9.9.9"}]}}}']);
+    expect((await json(['get', 'service', 'lb', '-n', ns])).status).toEqual({ loadBalancer: {} });
+    await ok(['patch', 'service', 'lb', '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}}']);
+    expect(await ok(['get', 'service', 'lb', '-n', ns])).toMatch(/lb\s+LoadBalancer\s+10\.\S+\s+1\.2\.3\.4\s+80:3\d{4}\/TCP/);
+    const viaSub = await json(['get', 'service', 'lb', '-n', ns, '--subresource=status']);
+    expect(viaSub.status).toEqual({ loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } });
+  });
+
   it('deletes a namespace with everything in it', async () => {
     const ns = 'doomed';
     await ok(['create', 'namespace', ns]);
