@@ -141,7 +141,7 @@ const log = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}
 log(`work dir ${work}; ${size} MiB data set, --mutate ${opt.mutate}, seed ${opt.seed}; ${resticVersion ?? 'restic skipped'}`);
 const git = (...a) => spawnSync('git', a, { cwd: here('.'), encoding: 'utf8' }).stdout?.trim();
 const dirty = git('status', '--porcelain', '--', '../src') ? ' + uncommitted changes in src/' : '';
-log(`engine at commit ${git('rev-parse', '--short', 'HEAD') || 'unknown'}${dirty} (the bench runs the built dist/)`);
+log(`engine src at commit ${git('log', '-1', '--format=%h', '--', '../src') || 'unknown'}${dirty} (the bench runs the built dist/)`);
 log(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 log(`peak RSS and CPU time via ${TIME ? '/usr/bin/time' : 'process.resourceUsage() of our step runner (restic: n/a)'}`);
 log('page cache: not dropped; the data set is read once (find | xargs cat) and `sync`ed before each backup, so both sides read from a warm cache');
