@@ -209,6 +209,38 @@ describe('pods/exec over WebSocket', () => {
     expect(status).toEqual({ metadata: {}, status: 'Success' });
   });
 
+  it('does not follow links a pod plants in its root file system or behind a subPath', async () => {
+    const { writeFile, stat } = await import('node:fs/promises');
+    const victimDir = await mkdtemp(join(tmpdir(), 'kube-sim-victim-'));
+    const victim = join(victimDir, 'victim');
+    await writeFile(victim, 'untouched');
+    await (await import('node:fs/promises')).chmod(victimDir, 0o700);
+    const planted = await exec(['sh', '-c', `rm /etc/hostname && ln -s ${victim} /etc/hostname && rm -rf /tmp && ln -s ${victimDir} /tmp`]);
+    expect(planted.status).toEqual({ metadata: {}, status: 'Success' });
+    const next = await exec(['cat', '/etc/hostname']);
+    expect(next.stdout.toString()).toBe('box\n');
+    expect(await readFile(victim, 'utf8')).toBe('untouched');
+    expect((await stat(victimDir)).mode & 0o7777).toBe(0o700);
+
+    await exec(['ln', '-s', victimDir, '/data/escape']);
+    const c = ctx.value;
+    c.store.create(T.pods, 'ns', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'sub' },
+      spec: {
+        containers: [{ name: 'main', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/sub', subPath: 'escape' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+      },
+    });
+    for (let i = 0; i < 500; i++) {
+      if ((c.store.get(T.pods, 'ns', 'sub')?.status as { phase?: string } | undefined)?.phase === 'Running') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await expect(exec(['ls', '/sub'], { pod: 'sub' })).rejects.toMatchObject({ statusCode: 400 });
+    await rm(victimDir, { recursive: true, force: true });
+  });
+
   it('refuses unknown pods and unsupported protocols before upgrading', async () => {
     await expect(exec(['true'], { pod: 'ghost' })).rejects.toMatchObject({ statusCode: 404 });
     await expect(exec(['true'], { protocol: 'base64.channel.k8s.io' })).rejects.toMatchObject({ statusCode: 400 });

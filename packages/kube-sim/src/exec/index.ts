@@ -16,7 +16,7 @@ import { Readable, Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { ExecRequest, SimContext } from '../store-api.js';
-import { errorStatus, exitStatus, findTarget, runInContainer, type ExecTarget } from './session.js';
+import { errorStatus, exitStatus, findTarget, prepareTarget, runInContainer, type ExecTarget } from './session.js';
 import { SPDY_PROTOCOLS, serveSpdyExec } from './spdy.js';
 
 export { PodFs } from './vfs.js';
@@ -53,14 +53,20 @@ export function handleExecUpgrade(
   head: Buffer,
   exec: ExecRequest,
 ): void {
-  let target: ExecTarget;
-  try {
-    target = findTarget(ctx, exec);
-  } catch (err) {
-    const { code, status } = errorStatus(err);
-    reject(socket, code, status);
-    return;
-  }
+  void (async () => {
+    let target: ExecTarget;
+    try {
+      target = await prepareTarget(ctx, findTarget(ctx, exec));
+    } catch (err) {
+      const { code, status } = errorStatus(err);
+      reject(socket, code, status);
+      return;
+    }
+    upgradeTo(ctx, req, socket, head, exec, target);
+  })();
+}
+
+function upgradeTo(ctx: SimContext, req: http.IncomingMessage, socket: stream.Duplex, head: Buffer, exec: ExecRequest, target: ExecTarget): void {
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   if (upgrade === 'spdy/3.1') {
     const raw = req.headers['x-stream-protocol-version'];

@@ -5,8 +5,9 @@
  * read-only materialized configMap / secret / projected / downwardAPI files.
  */
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { constants as fsc } from 'node:fs';
+import { chmod, lstat, mkdir, open, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, posix, sep } from 'node:path';
 
 import type { KubeObject, SimContext } from '../store-api.js';
 import { T } from '../controllers/util.js';
@@ -77,6 +78,46 @@ async function writeIfChanged(path: string, data: Buffer, mode: number): Promise
   await chmod(path, mode);
 }
 
+/**
+ * Creates `rel` under `base` (a directory the pod can write to) without following any symbolic
+ * link the pod may have planted: whatever is not a directory on the way is replaced.
+ */
+async function ensureDirNoFollow(base: string, rel: string, mode = 0o755): Promise<string> {
+  let cur = base;
+  for (const part of rel.split('/').filter(Boolean)) {
+    cur = join(cur, part);
+    const st = await lstat(cur).catch(() => undefined);
+    if (st && !st.isDirectory()) await rm(cur, { force: true, recursive: true });
+    if (!st || !st.isDirectory()) await mkdir(cur, { mode });
+  }
+  return cur;
+}
+
+/** Writes a file in a pod-writable directory without following a planted symbolic link. */
+async function writeNoFollow(path: string, data: Buffer, mode: number): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st && !st.isFile()) await rm(path, { force: true, recursive: true });
+  const handle = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, mode);
+  try {
+    await handle.writeFile(data);
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `subPath` inside a volume, refusing one that leaves it (through `..` or a symbolic link). */
+async function subPathDir(volume: string, subPath: string): Promise<string> {
+  const root = await realpath(volume);
+  const dir = join(volume, safeRelative(subPath));
+  await mkdir(dir, { recursive: true }).catch(() => {});
+  const real = await realpath(dir).catch(() => '');
+  if (real !== root && !real.startsWith(root + sep)) {
+    throw new ExecSetupError(400, 'BadRequest', `subPath "${subPath}" leaves its volume`);
+  }
+  return real;
+}
+
 function fieldValue(pod: KubeObject, fieldPath: string): string {
   const m = pod.metadata;
   switch (fieldPath) {
@@ -137,11 +178,12 @@ export async function containerView(ctx: SimContext, pod: KubeObject, container:
   const uid = pod.metadata.uid ?? `${pod.metadata.namespace}-${pod.metadata.name}`;
   const podDir = join(ctx.dataDir, 'pods', uid);
   const rootfs = join(podDir, 'containers', container.name, 'rootfs');
+  await mkdir(rootfs, { recursive: true });
   for (const d of ['bin', 'dev', 'etc', 'home', 'proc', 'root', 'sys', 'tmp', 'usr/bin', 'usr/sbin', 'var/log', 'var/tmp']) {
-    await mkdir(join(rootfs, d), { recursive: true });
+    await ensureDirNoFollow(rootfs, d);
   }
-  await writeIfChanged(join(rootfs, 'etc', 'hostname'), Buffer.from(`${pod.metadata.name}\n`), 0o644);
-  await chmod(join(rootfs, 'tmp'), 0o1777);
+  await writeNoFollow(join(rootfs, 'etc', 'hostname'), Buffer.from(`${pod.metadata.name}\n`), 0o644);
+  await chmod(await ensureDirNoFollow(rootfs, 'tmp'), 0o1777);
 
   const volumes = ((pod.spec as { volumes?: VolumeSpec[] } | undefined)?.volumes ?? []) as VolumeSpec[];
   const ns = pod.metadata.namespace;
@@ -201,10 +243,11 @@ export async function containerView(ctx: SimContext, pod: KubeObject, container:
       // emptyDir and every other volume type: a per-pod directory
       host = join(podDir, 'volumes', 'dirs', vol.name);
     }
-    if (vm.subPath) host = join(host, safeRelative(vm.subPath));
     await mkdir(host, { recursive: true });
+    if (vm.subPath) host = await subPathDir(host, vm.subPath);
     const mountPath = posix.normalize(`/${vm.mountPath}`).replace(/(.)\/$/, '$1');
-    await mkdir(join(rootfs, safeRelative(mountPath)), { recursive: true }).catch(() => {});
+    // the mount point in the root file system (for `ls /`); PodFs resolves it either way
+    await ensureDirNoFollow(rootfs, safeRelative(mountPath)).catch(() => {});
     mounts.push({ path: mountPath, host, readOnly });
   }
 

@@ -9,12 +9,19 @@ import { PassThrough, type Readable, Writable } from 'node:stream';
 import type { ExecRequest, KubeObject, SimContext } from '../store-api.js';
 import { T } from '../controllers/util.js';
 import { run, type Proc } from './busybox.js';
-import { ExecSetupError, containerView, type ContainerSpec } from './mounts.js';
+import { ExecSetupError, containerView, type ContainerSpec, type ContainerView } from './mounts.js';
 import { PodFs } from './vfs.js';
 
 export interface ExecTarget {
   pod: KubeObject;
   container: ContainerSpec;
+  /** The container's file system view, prepared before the connection is upgraded. */
+  view?: ContainerView;
+}
+
+/** Builds the container's view; throws ExecSetupError (e.g. a subPath that leaves its volume). */
+export async function prepareTarget(ctx: SimContext, target: ExecTarget): Promise<ExecTarget> {
+  return { ...target, view: await containerView(ctx, target.pod, target.container) };
 }
 
 /** Checks that the pod and container can be exec'ed into; throws ExecSetupError otherwise. */
@@ -52,7 +59,7 @@ export interface ExecIo {
 
 /** Runs the command; resolves with its exit code. */
 export async function runInContainer(ctx: SimContext, target: ExecTarget, command: string[], io: ExecIo): Promise<number> {
-  const view = await containerView(ctx, target.pod, target.container);
+  const view = target.view ?? (await containerView(ctx, target.pod, target.container));
   const term = io.tty ? terminal(io.stdin, io.stdout) : undefined;
   const proc: Proc = {
     fs: new PodFs(view.mounts),
