@@ -70,6 +70,17 @@ const PRINTERS: Record<string, { columns: Column[]; cells: (o: KubeObject) => Ce
       return [o.metadata.name!, `${ready}/${containers(o).length}`, phase, String(restarts), age(o.metadata.creationTimestamp), String(st(o).podIP ?? '<none>'), String(sp(o).nodeName ?? '<none>'), '<none>', '<none>'];
     },
   },
+  '/events': {
+    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message'), col('Subobject', 'string', 1), col('Source', 'string', 1), col('First Seen', 'string', 1), col('Count', 'integer', 1), col('Name', 'string', 1, 'name')],
+    cells: (o) => {
+      const e = o as Obj & KubeObject;
+      const inv = (e.involvedObject ?? {}) as Obj;
+      const last = String(e.lastTimestamp ?? e.eventTime ?? o.metadata.creationTimestamp ?? '');
+      const first = String(e.firstTimestamp ?? e.eventTime ?? o.metadata.creationTimestamp ?? '');
+      const src = (e.source ?? {}) as Obj;
+      return [age(last), String(e.type ?? ''), String(e.reason ?? ''), `${String(inv.kind ?? '').toLowerCase()}/${String(inv.name ?? '')}`, String(e.message ?? ''), String(inv.fieldPath ?? ''), String(src.component ?? e.reportingComponent ?? ''), age(first), num(e.count) || 1, o.metadata.name!];
+    },
+  },
   'apps/deployments': {
     columns: [NAME, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
     cells: (o) => [o.metadata.name!, `${num(st(o).readyReplicas)}/${num(sp(o).replicas)}`, num(st(o).updatedReplicas), num(st(o).availableReplicas), age(o.metadata.creationTimestamp), names(tmplContainers(o)), images(tmplContainers(o)), selectorString(sp(o).selector)],

@@ -63,6 +63,7 @@ export interface StoreHooks {
 }
 
 const HISTORY = 50_000;
+const JOURNAL_COMPACT_LINES = 200_000;
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function nowTimestamp(): string {
@@ -91,6 +92,7 @@ export class Store implements ObjectStore {
   private journal: string[] = [];
   private journalTimer: NodeJS.Timeout | undefined;
   private journalWrite: Promise<void> = Promise.resolve();
+  private journalLines = 0;
   private closed = false;
   private gcQueue: Array<() => void> = [];
   private gcScheduled = false;
@@ -99,6 +101,8 @@ export class Store implements ObjectStore {
   constructor(
     readonly registry: Registry,
     private readonly stateDir?: string,
+    /** Journal lines after which the state is folded into a fresh snapshot. */
+    private readonly compactAfter = JOURNAL_COMPACT_LINES,
   ) {}
 
   // ---------------------------------------------------------------- persistence
@@ -154,6 +158,7 @@ export class Store implements ObjectStore {
     renameSync(tmp, join(this.stateDir, 'state.json'));
     rmSync(join(this.stateDir, 'journal.ndjson'), { force: true });
     this.journal = [];
+    this.journalLines = 0;
   }
 
   private record(bucket: string, key: string, obj: KubeObject | undefined, entry?: Entry): void {
@@ -170,6 +175,14 @@ export class Store implements ObjectStore {
   private flushJournal(): Promise<void> {
     this.journalTimer = undefined;
     if (!this.stateDir || this.journal.length === 0) return this.journalWrite;
+    this.journalLines += this.journal.length;
+    if (this.journalLines > this.compactAfter) {
+      // a long-running simulator: fold the journal into a fresh snapshot
+      this.journalLines = 0;
+      const pending = this.journalWrite;
+      this.journalWrite = pending.then(() => this.compact()).catch((err) => console.error('kube-sim: compacting state failed:', err));
+      return this.journalWrite;
+    }
     const text = this.journal.join('\n') + '\n';
     this.journal = [];
     const file = join(this.stateDir, 'journal.ndjson');
