@@ -7,7 +7,7 @@
 import { mkdir, open as openFile, rm, symlink, utimes, chmod, lutimes, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { IntegrityError, UsageError } from './errors.js';
+import { EngineError, IntegrityError, UsageError } from './errors.js';
 import { packKey } from './pack.js';
 import { Progress } from './progress.js';
 import type { Repository } from './repository.js';
@@ -139,7 +139,7 @@ async function writeFiles(
     }
     const remaining = files.map((f) => f.node.content?.length ?? 0);
     await mapLimit([...byPack], options.concurrency ?? 4, async ([packId, blobs]) => {
-      if (options.signal?.aborted) throw new UsageError('restore canceled');
+      if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
       const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
       for (const { entry, plain } of await readBlobs(repo, packId, slots.map((s) => s.entry))) {
         for (const place of blobs.get(entry.id)!.places) {
