@@ -149,6 +149,11 @@ describe('busybox', () => {
     // writing through a link lands inside the container, never on the host path
     await sh('echo pwned > /data/escape-abs/secret2');
     await expect(stat(join(outside, 'secret2'))).rejects.toThrow();
+    // nor through cp onto a link
+    await symlink(join(outside, 'secret'), join(root, 'data', 'host-link'));
+    await writeFile(join(root, 'data', 'payload'), 'overwrite');
+    await exec(['cp', '/data/payload', '/data/host-link']);
+    expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('host secret\n');
     // tar cannot extract outside either
     const evil = execFileSync('tar', ['cf', '-', '--absolute-names', '-C', root, 'outside/secret'], { cwd: root });
     const tarred = await exec(['tar', 'xf', '-', '-C', '/data'], evil);

@@ -322,7 +322,8 @@ const commands: Record<string, Command> = {
       try {
         const r = await proc.fs.resolve(p, proc.cwd, !long || p.endsWith('/'));
         const st = await lstat(r.host);
-        const isDir = st.isDirectory() || (st.isSymbolicLink() && !long && (await stat(r.host).catch(() => undefined))?.isDirectory());
+        const followed = st.isSymbolicLink() && !long ? await proc.fs.resolve(p, proc.cwd, true).catch(() => undefined) : undefined;
+        const isDir = st.isDirectory() || (!!followed && (await lstat(followed.host).catch(() => undefined))?.isDirectory() === true);
         if (isDir && !opts.has('d')) dirs.push(p);
         else files.push(p);
       } catch (e) {
@@ -1008,12 +1009,16 @@ async function removeTree(fs: PodFs, path: string): Promise<void> {
 async function copyTree(proc: Proc, src: string, dest: string, recursive: boolean, noDeref: boolean): Promise<void> {
   const from = await proc.fs.resolve(src, proc.cwd, !noDeref);
   const st = await lstat(from.host);
-  const to = await proc.fs.resolveForWrite(dest, proc.cwd, false);
   if (st.isSymbolicLink()) {
+    // copy the link itself, replacing whatever is at the destination
+    const to = await proc.fs.resolveForWrite(dest, proc.cwd, false);
     await rm(to.host, { force: true });
     await symlink(await readlink(from.host), to.host);
     return;
   }
+  // like cp, write through an existing link at the destination — resolved inside the
+  // container (PodFs), never by the host
+  const to = await proc.fs.resolveForWrite(dest, proc.cwd, true);
   if (st.isDirectory()) {
     if (!recursive) throw new Error(`omitting directory '${src}'`);
     await mkdir(to.host, { recursive: true });

@@ -414,7 +414,7 @@ async function extract(o: TarOptions, base: string, proc: Proc): Promise<number>
     await writeOut(proc.stderr, `tar: ${errorMessage(feedErr)}\n`);
     return 1;
   }
-  for (const { host, mtime } of dirTimes.reverse()) await utimes(host, mtime, mtime).catch(() => {});
+  for (const { host, mtime } of dirTimes.reverse()) await lutimes(host, mtime, mtime).catch(() => {});
   return status;
 }
 
@@ -453,7 +453,7 @@ async function extractEntry(
       return;
     }
     case 'link': {
-      const from = await fs.resolve(posix.join(base, (h.linkname ?? '').replace(/^\/+/, '')), '/', false);
+      const from = await fs.resolve(posix.join(base, (h.linkname ?? '').replace(/^\/+/, '')), '/', true);
       if (existing?.isDirectory()) throw new FsError('EISDIR', name);
       if (existing) await unlink(target.host);
       try {
