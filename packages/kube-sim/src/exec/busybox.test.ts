@@ -154,6 +154,18 @@ describe('busybox', () => {
     await writeFile(join(root, 'data', 'payload'), 'overwrite');
     await exec(['cp', '/data/payload', '/data/host-link']);
     expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('host secret\n');
+    // a hard link in an archive to a planted link does not read the host file
+    const tarStream = (await import('tar-stream')).default;
+    const pack = tarStream.pack();
+    pack.entry({ name: 'planted', type: 'symlink', linkname: join(outside, 'secret') });
+    pack.entry({ name: 'hard', type: 'link', linkname: 'planted' });
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    await mkdir(join(root, 'data', 'hl'));
+    await exec(['tar', 'xf', '-', '-C', '/data/hl'], Buffer.concat(chunks));
+    const leaked = await readFile(join(root, 'data', 'hl', 'hard'), 'utf8').catch(() => '');
+    expect(leaked).not.toContain('host secret');
     // tar cannot extract outside either
     const evil = execFileSync('tar', ['cf', '-', '--absolute-names', '-C', root, 'outside/secret'], { cwd: root });
     const tarred = await exec(['tar', 'xf', '-', '-C', '/data'], evil);
