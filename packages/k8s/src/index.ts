@@ -1,0 +1,15 @@
+// Public API of @kubectl-backup/k8s: namespace backup, restore, listing and diffs as a library.
+// Nothing here prints; progress is an event callback and results are returned.
+export * from './errors.js';
+export * from './types.js';
+export { KubeClient, resourcePath, FIELD_MANAGER, type KubeClientOptions, type RequestOptions, type ResourceLocation } from './client.js';
+export * from './context.js';
+export { toClient, type ClusterTarget } from './connection.js';
+export * from './discovery.js';
+export { captureNamespace, imagesOf, type CaptureOptions, type CaptureResult, type CapturedObject, type ImageRecord, type SkippedObject } from './capture.js';
+export * from './layout.js';
+export * from './log.js';
+export * from './manifest.js';
+export type { VolumeMode, VolumeRecord, VolumeRestoreRecord, HookRecord, VolumeBackups, VolumeStream } from './integration.js';
+export { setIntegrationModules, type VolumesModule, type HooksModule } from './integration.js';
+export { backupNamespace, type BackupNamespaceOptions, type BackupNamespaceResult } from './backup.js';
