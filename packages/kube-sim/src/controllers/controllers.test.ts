@@ -111,6 +111,27 @@ describe('controllers', () => {
     const pods2 = store.list(T.pods, 'default');
     expect(pods2).toHaveLength(3);
     for (const p of pods2) expect(st(p).containerStatuses[0].imageID).toBe(imageID('nginx:1.27'));
+
+    // revisionHistoryLimit: only the newest idle ReplicaSet is kept
+    const limited = store.get(T.deployments, 'default', 'web')!;
+    (limited.spec as any).revisionHistoryLimit = 1;
+    (limited.spec as any).template.spec.containers[0].image = 'nginx:1.28';
+    store.update(T.deployments, 'default', limited);
+    await until(() => {
+      const o = store.get(T.deployments, 'default', 'web');
+      return st(o).observedGeneration === 3 && st(o).updatedReplicas === 3 && st(o).replicas === 3 && store.list(T.replicasets, 'default').length === 2;
+    }, 'history limit');
+  });
+
+  it('normalizes image references for imageID', () => {
+    expect(imageID('redis')).toBe(`docker.io/library/redis@sha256:${sha256Hex('redis')}`);
+    expect(imageID('bitnami/redis:7.2')).toBe(`docker.io/bitnami/redis@sha256:${sha256Hex('bitnami/redis:7.2')}`);
+    expect(imageID('gcr.io/google-samples/microservices-demo/frontend:v0.10.1')).toBe(
+      `gcr.io/google-samples/microservices-demo/frontend@sha256:${sha256Hex('gcr.io/google-samples/microservices-demo/frontend:v0.10.1')}`,
+    );
+    expect(imageID('localhost:5000/app:1')).toBe(`localhost:5000/app@sha256:${sha256Hex('localhost:5000/app:1')}`);
+    const pinned = `nginx@sha256:${'a'.repeat(64)}`;
+    expect(imageID(pinned)).toBe(`docker.io/library/nginx@sha256:${'a'.repeat(64)}`);
   });
 
   it('is idempotent: a second set of controllers on existing state writes nothing', async () => {

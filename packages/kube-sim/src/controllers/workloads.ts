@@ -286,6 +286,12 @@ export class DeploymentController extends OwningController {
         (updated.spec as WorkloadSpec).replicas = 0;
         this.children.upsert(this.ctx.store.update(T.replicasets, updated.metadata.namespace, updated));
       }
+      // old ReplicaSets beyond revisionHistoryLimit (default 10) go away once scaled down
+      const limit = (deploy.spec as { revisionHistoryLimit?: number } | undefined)?.revisionHistoryLimit ?? 10;
+      const idle = owned
+        .filter((rs) => rs.metadata.uid !== newRs?.metadata.uid && (specOf(rs).replicas ?? 1) === 0 && !Number(statusOf(rs).replicas ?? 0))
+        .sort((a, b) => revisionOf(a) - revisionOf(b));
+      for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) this.deleteChild(rs);
       // the deployment carries the revision of its newest ReplicaSet
       const rev = newRs.metadata.annotations?.['deployment.kubernetes.io/revision'];
       if (rev && deploy.metadata.annotations?.['deployment.kubernetes.io/revision'] !== rev) {
