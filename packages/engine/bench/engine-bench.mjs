@@ -43,7 +43,12 @@ async function run(cmd, args, env = process.env) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${stderr}`);
   if (!TIME) return { seconds, stdout, rssBytes: null, cpuSeconds: null };
-  const [kib, user, sys] = (await readFile(rssFile, 'utf8')).trim().split('\n').pop().split(' ').map(Number);
+  const [kib, user, sys] = (await readFile(rssFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .pop()
+    .split(' ')
+    .map(Number);
   return { seconds, stdout, rssBytes: kib * 1024, cpuSeconds: user + sys };
 }
 
@@ -52,10 +57,17 @@ const sh = (script) => run('sh', ['-c', script]);
 const warm = () => sh(`find '${data}' -type f -print0 | xargs -0 cat > /dev/null; sync`);
 
 async function ours(step, ...args) {
-  const prof = opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt['cpu-prof'], step)] : [];
+  const prof = opt['cpu-prof']
+    ? ['--cpu-prof', '--cpu-prof-dir', resolve(opt['cpu-prof'], step)]
+    : [];
   const r = await run(process.execPath, [...prof, here('run-step.mjs'), step, oursRepo, ...args]);
   const result = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { ...r, result, rssBytes: r.rssBytes ?? result.maxRssBytes, cpuSeconds: r.cpuSeconds ?? result.cpuSeconds };
+  return {
+    ...r,
+    result,
+    rssBytes: r.rssBytes ?? result.maxRssBytes,
+    cpuSeconds: r.cpuSeconds ?? result.cpuSeconds,
+  };
 }
 
 const resticEnv = () => ({
@@ -68,7 +80,10 @@ const restic = (...args) => run('restic', args, resticEnv());
 
 /** restic's `backup --json` summary line. */
 function resticSummary(stdout) {
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   return lines.find((l) => l.message_type === 'summary') ?? {};
 }
 
@@ -86,13 +101,15 @@ async function treeBytes(dir) {
 /** Throws unless both trees hold the same names, types and file bytes. */
 async function compareTrees(a, b, rel = '') {
   const [la, lb] = await Promise.all([a, b].map(async (d) => (await readdir(join(d, rel))).sort()));
-  if (la.join('/') !== lb.join('/')) throw new Error(`restored tree differs in ${rel || '.'}: [${la}] vs [${lb}]`);
+  if (la.join('/') !== lb.join('/'))
+    throw new Error(`restored tree differs in ${rel || '.'}: [${la}] vs [${lb}]`);
   for (const name of la) {
     const p = join(rel, name);
     const [sa, sb] = await Promise.all([lstat(join(a, p)), lstat(join(b, p))]);
     if (sa.isDirectory() !== sb.isDirectory()) throw new Error(`restored ${p}: type differs`);
     if (sa.isDirectory()) await compareTrees(a, b, p);
-    else if (sa.size !== sb.size || !(await sameBytes(join(a, p), join(b, p)))) throw new Error(`restored ${p}: bytes differ`);
+    else if (sa.size !== sb.size || !(await sameBytes(join(a, p), join(b, p))))
+      throw new Error(`restored ${p}: bytes differ`);
   }
 }
 
@@ -102,7 +119,11 @@ async function sameBytes(fa, fb) {
     const [ba, bb] = [Buffer.alloc(MiB), Buffer.alloc(MiB)];
     for (;;) {
       const [ra, rb] = await Promise.all([ha.read(ba, 0, MiB, null), hb.read(bb, 0, MiB, null)]);
-      if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      if (
+        ra.bytesRead !== rb.bytesRead ||
+        !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))
+      )
+        return false;
       if (ra.bytesRead === 0) return true;
     }
   } finally {
@@ -126,7 +147,15 @@ const work = opt.dir ? resolve(opt.dir) : await mkdtemp(join(tmpdir(), 'engine-b
 const data = join(work, 'data');
 const oursRepo = join(work, 'ours-repo');
 const resticRepo = join(work, 'restic-repo');
-const parts = ['data', 'ours-repo', 'ours-restore', 'restic-repo', 'restic-cache', 'restic-restore', '.rss'];
+const parts = [
+  'data',
+  'ours-repo',
+  'ours-restore',
+  'restic-repo',
+  'restic-cache',
+  'restic-restore',
+  '.rss',
+];
 await mkdir(work, { recursive: true });
 await Promise.all(parts.map((p) => rm(join(work, p), { recursive: true, force: true })));
 
@@ -134,17 +163,31 @@ let resticVersion = null;
 if (!opt['skip-restic']) {
   const v = spawnSync('restic', ['version'], { encoding: 'utf8' });
   if (v.error || v.status !== 0) {
-    console.log('restic is not on PATH: measuring ours only (install it, e.g. `apt-get install restic`, to compare).');
+    console.log(
+      'restic is not on PATH: measuring ours only (install it, e.g. `apt-get install restic`, to compare).',
+    );
   } else resticVersion = v.stdout.trim();
 }
 const log = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-log(`work dir ${work}; ${size} MiB data set, --mutate ${opt.mutate}, seed ${opt.seed}; ${resticVersion ?? 'restic skipped'}`);
+log(
+  `work dir ${work}; ${size} MiB data set, --mutate ${opt.mutate}, seed ${opt.seed}; ${resticVersion ?? 'restic skipped'}`,
+);
 const git = (...a) => spawnSync('git', a, { cwd: here('.'), encoding: 'utf8' }).stdout?.trim();
 const dirty = git('status', '--porcelain', '--', '../src') ? ' + uncommitted changes in src/' : '';
-log(`engine src at commit ${git('log', '-1', '--format=%h', '--', '../src') || 'unknown'}${dirty} (the bench runs the built dist/)`);
-log(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-log(`peak RSS and CPU time via ${TIME ? '/usr/bin/time' : 'process.resourceUsage() of our step runner (restic: n/a)'}`);
-log('page cache: not dropped; the data set is read once (find | xargs cat) and `sync`ed before each backup, so both sides read from a warm cache');
+log(
+  `engine src at commit ${git('log', '-1', '--format=%h', '--', '../src') || 'unknown'}${dirty} (the bench runs the built dist/)`,
+);
+log(
+  `${cpus().length} CPUs, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+log(
+  `peak RSS and CPU time via ${TIME ? '/usr/bin/time' : 'process.resourceUsage() of our step runner (restic: n/a)'}`,
+);
+log(
+  'page cache: not dropped; the data set is read once (find | xargs cat) and `sync`ed before each backup, so both sides read from a warm cache',
+);
 
 try {
   log('generating the data set (not timed)');
@@ -164,7 +207,14 @@ try {
   }
 
   log(`mutating ${opt.mutate}% of the data (not timed)`);
-  await run(process.execPath, [here('mkdata.mjs'), data, String(size), opt.seed, '--mutate', opt.mutate]);
+  await run(process.execPath, [
+    here('mkdata.mjs'),
+    data,
+    String(size),
+    opt.seed,
+    '--mutate',
+    opt.mutate,
+  ]);
 
   log('ours: incremental backup');
   o.incr = await incremental(oursRepo, () => ours('backup', data));
@@ -186,7 +236,11 @@ try {
     await compareTrees(data, join(work, 'restic-restore', data));
   }
   log('both restores are byte-identical to the source');
-  log(`load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share the CPUs: figures are noisier when it is high)`);
+  log(
+    `load average now ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (other processes share the CPUs: figures are noisier when it is high)`,
+  );
 
   const figures = (s) => ({
     initialSeconds: s.initial.seconds,
@@ -224,28 +278,101 @@ function printTable(o, r, res) {
   const R = res.restic ?? {};
   const rows = [
     ['step', 'ours', 'restic', 'ratio', 'target'],
-    ['initial backup', s(o.initial.seconds), s(r.initial?.seconds), x(q(r.initial?.seconds, o.initial.seconds)), 'speedup ≥ 2×'],
+    [
+      'initial backup',
+      s(o.initial.seconds),
+      s(r.initial?.seconds),
+      x(q(r.initial?.seconds, o.initial.seconds)),
+      'speedup ≥ 2×',
+    ],
     ['  throughput', rate(o.initial.seconds), rate(r.initial?.seconds), '', ''],
-    ['incremental backup', s(o.incr.seconds), s(r.incr?.seconds), x(q(r.incr?.seconds, o.incr.seconds)), ''],
-    ['  repo growth', mib(o.incr.growth), mib(R.incrementalAddedBytes), x(res.ratios.incrementalBytes), 'ours/restic ≤ 0.4×'],
-    ['  reported added', mib(o.incr.result.storedBytesAdded), mib(r.incr?.summary.data_added_packed ?? r.incr?.summary.data_added), '', ''],
-    ['restore', s(o.restore.seconds), s(r.restore?.seconds), x(q(r.restore?.seconds, o.restore.seconds)), 'speedup ≥ 1.5×'],
-    ['CPU initial', s(o.initial.cpuSeconds), s(r.initial?.cpuSeconds), x(q(r.initial?.cpuSeconds, o.initial.cpuSeconds)), ''],
-    ['CPU incremental', s(o.incr.cpuSeconds), s(r.incr?.cpuSeconds), x(q(r.incr?.cpuSeconds, o.incr.cpuSeconds)), ''],
-    ['CPU restore', s(o.restore.cpuSeconds), s(r.restore?.cpuSeconds), x(q(r.restore?.cpuSeconds, o.restore.cpuSeconds)), ''],
+    [
+      'incremental backup',
+      s(o.incr.seconds),
+      s(r.incr?.seconds),
+      x(q(r.incr?.seconds, o.incr.seconds)),
+      '',
+    ],
+    [
+      '  repo growth',
+      mib(o.incr.growth),
+      mib(R.incrementalAddedBytes),
+      x(res.ratios.incrementalBytes),
+      'ours/restic ≤ 0.4×',
+    ],
+    [
+      '  reported added',
+      mib(o.incr.result.storedBytesAdded),
+      mib(r.incr?.summary.data_added_packed ?? r.incr?.summary.data_added),
+      '',
+      '',
+    ],
+    [
+      'restore',
+      s(o.restore.seconds),
+      s(r.restore?.seconds),
+      x(q(r.restore?.seconds, o.restore.seconds)),
+      'speedup ≥ 1.5×',
+    ],
+    [
+      'CPU initial',
+      s(o.initial.cpuSeconds),
+      s(r.initial?.cpuSeconds),
+      x(q(r.initial?.cpuSeconds, o.initial.cpuSeconds)),
+      '',
+    ],
+    [
+      'CPU incremental',
+      s(o.incr.cpuSeconds),
+      s(r.incr?.cpuSeconds),
+      x(q(r.incr?.cpuSeconds, o.incr.cpuSeconds)),
+      '',
+    ],
+    [
+      'CPU restore',
+      s(o.restore.cpuSeconds),
+      s(r.restore?.cpuSeconds),
+      x(q(r.restore?.cpuSeconds, o.restore.cpuSeconds)),
+      '',
+    ],
     ['peak RSS initial', mib(o.initial.rssBytes), mib(r.initial?.rssBytes), '', ''],
     ['peak RSS incremental', mib(o.incr.rssBytes), mib(r.incr?.rssBytes), '', ''],
     ['peak RSS restore', mib(o.restore.rssBytes), mib(r.restore?.rssBytes), '', ''],
-    ['peak RSS (max)', mib(res.ours.peakRssBytes), mib(R.peakRssBytes), x(q(res.ours.peakRssBytes, R.peakRssBytes)), 'ours ≤ 256 MB'],
+    [
+      'peak RSS (max)',
+      mib(res.ours.peakRssBytes),
+      mib(R.peakRssBytes),
+      x(q(res.ours.peakRssBytes, R.peakRssBytes)),
+      'ours ≤ 256 MB',
+    ],
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   console.log('');
-  for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
   console.log('');
-  console.log('Times are whole-process wall times (start-up and key derivation included); CPU = user + sys seconds of the');
-  console.log('process, all threads (steadier than wall time when other work shares the machine). Time ratios are restic/ours.');
-  console.log(`Ours in-process: initial ${s(o.initial.result.seconds)}, incremental ${s(o.incr.result.seconds)}, restore ${s(o.restore.result.seconds)}.`);
-  console.log('Repo growth = bytes of the files added under the repository directory by the incremental backup (packs, index, snapshot).');
-  const field = r.incr?.summary.data_added_packed != null ? 'data_added_packed' : 'data_added (before compression in restic < 0.17)';
-  console.log(`Reported added: ours snapshot.stats.storedBytesAdded (packs only)${r.incr ? `; restic summary ${field}` : ''}.`);
+  console.log(
+    'Times are whole-process wall times (start-up and key derivation included); CPU = user + sys seconds of the',
+  );
+  console.log(
+    'process, all threads (steadier than wall time when other work shares the machine). Time ratios are restic/ours.',
+  );
+  console.log(
+    `Ours in-process: initial ${s(o.initial.result.seconds)}, incremental ${s(o.incr.result.seconds)}, restore ${s(o.restore.result.seconds)}.`,
+  );
+  console.log(
+    'Repo growth = bytes of the files added under the repository directory by the incremental backup (packs, index, snapshot).',
+  );
+  const field =
+    r.incr?.summary.data_added_packed != null
+      ? 'data_added_packed'
+      : 'data_added (before compression in restic < 0.17)';
+  console.log(
+    `Reported added: ours snapshot.stats.storedBytesAdded (packs only)${r.incr ? `; restic summary ${field}` : ''}.`,
+  );
 }

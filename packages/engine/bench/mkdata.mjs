@@ -44,7 +44,7 @@ function rng(seed, id) {
 function writeStreamed(file, bytes, next) {
   const fd = fs.openSync(file, 'w');
   try {
-    for (let done = 0; done < bytes; ) {
+    for (let done = 0; done < bytes;) {
       const n = Math.min(16 * MiB, bytes - done);
       fs.writeSync(fd, next(n));
       done += n;

@@ -27,4 +27,6 @@ if (step === 'init') {
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const usage = process.resourceUsage();
 const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
-console.log(JSON.stringify({ step, ...result, seconds, cpuSeconds, maxRssBytes: usage.maxRSS * 1024 }));
+console.log(
+  JSON.stringify({ step, ...result, seconds, cpuSeconds, maxRssBytes: usage.maxRSS * 1024 }),
+);
