@@ -177,6 +177,44 @@ describe.skipIf(!KubeSim || versions.length === 0)('kubectl and client-node agai
       expect(rs.stdout.trim().split(' ').sort()).toEqual(['0', '2']);
     });
 
+    it('runs a DaemonSet and a Job (rollout status, wait --for=condition=complete)', async () => {
+      const more = `
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+  namespace: ${ns}
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+      - {name: agent, image: busybox:1.36}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: ${ns}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: once, image: busybox:1.36, command: [sh, -c, 'true']}
+`;
+      expect((await kubectl(version, ['apply', '-f', '-'], more)).code).toBe(0);
+      const ds = await kubectl(version, ['-n', ns, 'rollout', 'status', 'daemonset/agent', '--timeout=60s']);
+      expect(ds.stdout).toContain('successfully rolled out');
+      const job = await kubectl(version, ['-n', ns, 'wait', '--for=condition=complete', 'job/once', '--timeout=60s']);
+      expect(job.stdout).toContain('condition met');
+      const phase = await kubectl(version, ['-n', ns, 'get', 'pods', '-l', 'job-name=once', '-o', 'jsonpath={.items[*].status.phase}']);
+      expect(phase.stdout).toBe('Succeeded');
+    });
+
     it('execs commands with their exit codes', async () => {
       const hello = await kubectl(version, ['-n', ns, 'exec', 'box', '--', 'sh', '-c', 'echo hello > /data/greeting && cat /data/greeting']);
       expect(hello.stdout).toBe('hello\n');
