@@ -70,16 +70,26 @@ function sendError(res: ServerResponse, err: ApiError): void {
   send(res, err.code, err.toStatus());
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const buf = Buffer.concat(chunks);
-  // kubectl >= 1.32 sends protobuf from its typed clients: decode to JSON text
-  if ((req.headers['content-type'] ?? '').startsWith(PROTOBUF) && buf.length > 0) {
-    if (process.env.KUBE_SIM_PROTOBUF_DUMP) appendFileSync(process.env.KUBE_SIM_PROTOBUF_DUMP, `${req.method} ${req.url} ${buf.toString('base64')}\n`);
-    return JSON.stringify(decodeKubeProtobuf(buf));
-  }
-  return buf.toString('utf8');
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('end', () => {
+      const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      // kubectl >= 1.32 sends protobuf from its typed clients: decode to JSON text
+      if ((req.headers['content-type'] ?? '').startsWith(PROTOBUF) && buf.length > 0) {
+        if (process.env.KUBE_SIM_PROTOBUF_DUMP) appendFileSync(process.env.KUBE_SIM_PROTOBUF_DUMP, `${req.method} ${req.url} ${buf.toString('base64')}\n`);
+        try {
+          resolve(JSON.stringify(decodeKubeProtobuf(buf)));
+        } catch (err) {
+          reject(err);
+        }
+        return;
+      }
+      resolve(buf.toString('utf8'));
+    });
+  });
 }
 
 function parseBody(text: string, contentType: string | undefined): unknown {

@@ -66,8 +66,16 @@ const HISTORY = 50_000;
 const JOURNAL_COMPACT_LINES = 200_000;
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
+let stampSecond = 0;
+let stamp = '';
+/** The current time as the API writes it (RFC 3339, seconds). */
 export function nowTimestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const now = Math.floor(Date.now() / 1000);
+  if (now !== stampSecond) {
+    stampSecond = now;
+    stamp = new Date(now * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return stamp;
 }
 
 function keyOf(namespace: string | undefined, name: string): string {
