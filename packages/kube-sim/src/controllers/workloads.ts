@@ -3,7 +3,7 @@
  * (one node), Job → Pods. Their status fields follow what `kubectl rollout status` and
  * `kubectl wait` read.
  */
-import type { ChangeEvent, KubeObject, ObjectMeta, ResourceType } from '../store-api.js';
+import type { ChangeEvent, KubeObject, ObjectMeta, ObjectStore, ResourceType } from '../store-api.js';
 import {
   OwnerIndex,
   QueueController,
@@ -352,6 +352,32 @@ export class DeploymentController extends OwningController {
   }
 }
 
+/** A ControllerRevision per template (`kubectl rollout history` reads them); best effort. */
+function ensureRevision(store: ObjectStore, owner: KubeObject, name: string, template: PodTemplate): void {
+  const ns = owner.metadata.namespace;
+  try {
+    if (store.get(T.controllerrevisions, ns, name)) return;
+    const existing = store
+      .list(T.controllerrevisions, ns)
+      .filter((r) => controllerOf(r)?.uid === owner.metadata.uid)
+      .map((r) => Number(r.revision ?? 0));
+    store.create(T.controllerrevisions, ns, {
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { ...(specOf(owner).selector?.matchLabels ?? {}), 'controller.kubernetes.io/hash': name.slice(name.lastIndexOf('-') + 1) },
+        ownerReferences: [controllerRef(owner)],
+      },
+      data: { spec: { template: { ...clone(template), $patch: 'replace' } } },
+      revision: Math.max(0, ...existing) + 1,
+    });
+  } catch {
+    // revisions are informative only
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // StatefulSet
 
@@ -370,7 +396,7 @@ export class StatefulSetController extends OwningController {
     const desired = spec.replicas ?? 1;
     const template = spec.template ?? {};
     const updateRevision = `${stsName}-${templateHash(template)}`;
-    this.ensureRevision(sts, updateRevision, template);
+    ensureRevision(this.ctx.store, sts, updateRevision, template);
     const ordered = (spec.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
     const byOrdinal = new Map<number, KubeObject>();
     for (const pod of this.children.children(sts.metadata.uid)) {
@@ -457,32 +483,6 @@ export class StatefulSetController extends OwningController {
     );
   }
 
-  private ensureRevision(sts: KubeObject, name: string, template: PodTemplate): void {
-    const store = this.ctx.store;
-    const ns = sts.metadata.namespace;
-    if (store.get(T.controllerrevisions, ns, name)) return;
-    const existing = store
-      .list(T.controllerrevisions, ns)
-      .filter((r) => controllerOf(r)?.uid === sts.metadata.uid)
-      .map((r) => Number(r.revision ?? 0));
-    try {
-      store.create(T.controllerrevisions, ns, {
-        apiVersion: 'apps/v1',
-        kind: 'ControllerRevision',
-        metadata: {
-          name,
-          namespace: ns,
-          labels: { ...(specOf(sts).selector?.matchLabels ?? {}), 'controller.kubernetes.io/hash': name.slice(name.lastIndexOf('-') + 1) },
-          ownerReferences: [controllerRef(sts)],
-        },
-        data: { spec: { template: { ...clone(template), $patch: 'replace' } } },
-        revision: Math.max(0, ...existing) + 1,
-      });
-    } catch {
-      // revisions are informative only
-    }
-  }
-
   private claimsFor(sts: KubeObject, ordinal: number): KubeObject[] {
     const spec = specOf(sts);
     const stsName = sts.metadata.name ?? '';
@@ -539,6 +539,7 @@ export class DaemonSetController extends OwningController {
     if (!ds) return;
     const spec = specOf(ds);
     const hash = templateHash(spec.template ?? {});
+    ensureRevision(this.ctx.store, ds, `${ds.metadata.name}-${hash}`, spec.template ?? {});
     const pods = this.children.children(ds.metadata.uid).filter((p) => !p.metadata.deletionTimestamp);
     const current = pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash && isPodActive(p));
     for (const p of pods) if (!current.includes(p)) this.deleteChild(p);

@@ -209,6 +209,11 @@ spec:
       expect((await kubectl(version, ['apply', '-f', '-'], more)).code).toBe(0);
       const ds = await kubectl(version, ['-n', ns, 'rollout', 'status', 'daemonset/agent', '--timeout=60s']);
       expect(ds.stdout).toContain('successfully rolled out');
+      for (const kind of ['daemonset/agent', 'statefulset/db', 'deployment/web']) {
+        const history = await kubectl(version, ['-n', ns, 'rollout', 'history', kind]);
+        expect(history.stderr).toBe('');
+        expect(history.stdout).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s/);
+      }
       const job = await kubectl(version, ['-n', ns, 'wait', '--for=condition=complete', 'job/once', '--timeout=60s']);
       expect(job.stdout).toContain('condition met');
       const phase = await kubectl(version, ['-n', ns, 'get', 'pods', '-l', 'job-name=once', '-o', 'jsonpath={.items[*].status.phase}']);
