@@ -83,6 +83,8 @@ describe('busybox', () => {
     expect((await exec(['/bin/echo', 'abs'])).stdout.toString()).toBe('abs\n');
     expect((await sh('echo script | cat', '')).stdout.toString()).toBe('script\n');
     expect((await exec(['sh'], 'echo from stdin; exit 4')).code).toBe(4);
+    expect((await exec(['sh', '-c', 'echo $0 $1 "$@" $#', 'name', 'one', 'two'])).stdout.toString()).toBe('name one one two 2\n');
+    expect((await exec(['date', '+%Y'])).stdout.toString()).toMatch(/^\d{4}\n$/);
   });
 
   it('parses quoting and operators', () => {

@@ -45,6 +45,8 @@ export interface Proc {
   signal?: AbortSignal;
   /** A terminal is attached: `sh` without a script is interactive (prompt, line by line). */
   tty?: boolean;
+  /** Positional parameters of the running script: `$0`, `$1`… */
+  args?: string[];
 }
 
 type Command = (args: string[], proc: Proc) => Promise<number>;
@@ -248,8 +250,28 @@ const commands: Record<string, Command> = {
     await writeOut(proc.stdout, all ? `Linux ${proc.env.HOSTNAME ?? 'localhost'} 6.1.0-kube-sim #1 SMP x86_64 GNU/Linux\n` : 'Linux\n');
     return 0;
   },
-  async date(_args, proc) {
-    await writeOut(proc.stdout, `${new Date().toUTCString()}\n`);
+  async date(args, proc) {
+    const now = new Date();
+    const format = args.find((a) => a.startsWith('+'));
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const text = format
+      ? format.slice(1).replace(/%([sYmdHMSFTz%])/g, (_m, c: string) =>
+          ({
+            s: String(Math.floor(now.getTime() / 1000)),
+            Y: String(now.getUTCFullYear()),
+            m: pad(now.getUTCMonth() + 1),
+            d: pad(now.getUTCDate()),
+            H: pad(now.getUTCHours()),
+            M: pad(now.getUTCMinutes()),
+            S: pad(now.getUTCSeconds()),
+            F: `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}-${pad(now.getUTCDate())}`,
+            T: `${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())}`,
+            z: '+0000',
+            '%': '%',
+          })[c] ?? '',
+        )
+      : now.toUTCString();
+    await writeOut(proc.stdout, `${text}\n`);
     return 0;
   },
   async basename(args, proc) {
@@ -1180,7 +1202,8 @@ async function shell(args: string[], proc: Proc): Promise<number> {
     }
     throw e;
   }
-  const sub: Proc = { ...proc, env: { ...proc.env } };
+  const positional = args[i] === '-c' ? args.slice(i + 2) : args.slice(i);
+  const sub: Proc = { ...proc, env: { ...proc.env }, args: positional.length ? positional : ['sh'] };
   try {
     return await runList(list, sub);
   } catch (e) {
@@ -1237,8 +1260,9 @@ function expand(word: Word, proc: Proc): { text: string; globbable: boolean } {
       if (!seg.quoted && /[*?[]/.test(seg.text)) globbable = true;
     } else if (seg.name === '?') text += String(proc.status);
     else if (seg.name === '$') text += '1';
-    else if (seg.name === '#') text += '0';
-    else if (/^[0-9]$/.test(seg.name)) text += seg.name === '0' ? 'sh' : '';
+    else if (seg.name === '#') text += String(Math.max(0, (proc.args?.length ?? 1) - 1));
+    else if (seg.name === '@' || seg.name === '*') text += (proc.args ?? []).slice(1).join(' ');
+    else if (/^[0-9]+$/.test(seg.name)) text += seg.name === '0' ? (proc.args?.[0] ?? 'sh') : (proc.args?.[Number(seg.name)] ?? '');
     else text += proc.env[seg.name] ?? '';
   }
   return { text, globbable };

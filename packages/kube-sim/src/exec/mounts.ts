@@ -262,5 +262,10 @@ export async function containerView(ctx: SimContext, pod: KubeObject, container:
     if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, n: string) => env[n] ?? m);
     else if (e.valueFrom?.fieldRef) env[e.name] = fieldValue(pod, e.valueFrom.fieldRef.fieldPath);
   }
-  return { mounts, env, cwd: container.workingDir ? posix.normalize(`/${container.workingDir}`) : '/' };
+  const cwd = container.workingDir ? posix.normalize(`/${container.workingDir}`) : '/';
+  // the runtime creates the working directory (when it is not inside a volume)
+  if (!mounts.some((m) => m.path !== '/' && (cwd === m.path || cwd.startsWith(`${m.path}/`)))) {
+    await ensureDirNoFollow(rootfs, safeRelative(cwd)).catch(() => {});
+  }
+  return { mounts, env, cwd };
 }

@@ -56,7 +56,7 @@ export function tokenize(src: string): Token[] {
   const readVar = (quoted: boolean): boolean => {
     // at src[i] === '$'
     const next = src[i + 1];
-    if (next === '?' || next === '$' || next === '#' || (next !== undefined && /[0-9]/.test(next))) {
+    if (next === '?' || next === '$' || next === '#' || next === '@' || next === '*' || (next !== undefined && /[0-9]/.test(next))) {
       word ??= [];
       word.push({ kind: 'var', name: next, quoted });
       i += 2;
@@ -66,7 +66,7 @@ export function tokenize(src: string): Token[] {
       const end = src.indexOf('}', i + 2);
       if (end < 0) throw new ShellSyntaxError('bad substitution');
       const name = src.slice(i + 2, end);
-      if (!/^([A-Za-z_][A-Za-z0-9_]*|[?$#0-9])$/.test(name)) throw new ShellSyntaxError(`\${${name}}: bad substitution`);
+      if (!/^([A-Za-z_][A-Za-z0-9_]*|[?$#@*]|[0-9]+)$/.test(name)) throw new ShellSyntaxError(`\${${name}}: bad substitution`);
       word ??= [];
       word.push({ kind: 'var', name, quoted });
       i = end + 1;
