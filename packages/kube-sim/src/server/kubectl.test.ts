@@ -242,6 +242,37 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     expect((admin.rules as Array<{ resources?: string[] }>).some((r) => r.resources?.includes('rolebindings'))).toBe(true);
   });
 
+  it('refuses changes to immutable fields like a real API server', async () => {
+    const ns = 'immutable';
+    await ok(['create', 'namespace', ns]);
+    await ok(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'frozen', namespace: ns }, data: { a: '1' }, immutable: true }));
+    const frozen = await k(['patch', 'configmap', 'frozen', '-n', ns, '--type=merge', '-p', '{"data":{"a":"2"}}']);
+    expect(frozen.stderr).toContain('field is immutable when `immutable` is set');
+    await ok(['label', 'configmap', 'frozen', '-n', ns, 'still=labelable']);
+
+    await ok(['apply', '-f', join(APPS, 'guestbook', 'frontend-deployment.yaml'), '-n', ns]);
+    const selector = await k(['patch', 'deployment', 'frontend', '-n', ns, '--type=merge', '-p', '{"spec":{"selector":{"matchLabels":{"app":"other"}}}}']);
+    expect(selector.stderr).toMatch(/spec\.selector: Invalid value: .*field is immutable/);
+    await ok(['set', 'image', 'deployment/frontend', '-n', ns, 'php-redis=gb-frontend:v6']);
+    await ok(['rollout', 'restart', 'deployment/frontend', '-n', ns]);
+
+    await ok(['create', 'service', 'clusterip', 'fixed', '--tcp=80:80', '-n', ns]);
+    const ip = await k(['patch', 'service', 'fixed', '-n', ns, '--type=merge', '-p', '{"spec":{"clusterIP":"10.96.99.99"}}']);
+    expect(ip.stderr).toContain('may not change once set');
+
+    await ok(['apply', '-f', join(APPS, 'mysql-replicated', 'mysql-statefulset.yaml'), '-n', ns]);
+    const vct = await k(['patch', 'statefulset', 'mysql', '-n', ns, '--type=json', '-p', '[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"20Gi"}]']);
+    expect(vct.stderr).toContain("updates to statefulset spec for fields other than 'replicas'");
+    await ok(['scale', 'statefulset', 'mysql', '-n', ns, '--replicas=1']);
+    const pvc = await k(['patch', 'pvc', 'data-mysql-0', '-n', ns, '--type=merge', '-p', '{"spec":{"storageClassName":"other"}}']);
+    expect(pvc.stderr).toContain('spec is immutable after creation');
+
+    await ok(['run', 'solo', '--image=nginx:1.27', '-n', ns]);
+    const env = await k(['patch', 'pod', 'solo', '-n', ns, '--type=json', '-p', '[{"op":"add","path":"/spec/containers/0/env","value":[{"name":"A","value":"1"}]}]']);
+    expect(env.stderr).toContain('pod updates may not change fields other than');
+    await ok(['set', 'image', 'pod/solo', '-n', ns, 'solo=nginx:1.28']);
+  });
+
   it('updates status only through the status subresource', async () => {
     const ns = 'status-sub';
     await ok(['create', 'namespace', ns]);

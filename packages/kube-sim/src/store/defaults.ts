@@ -6,6 +6,7 @@
 import type { KubeObject } from '../store-api.js';
 import type { ResourceInfo } from '../discovery/registry.js';
 import { ApiError, invalid } from './errors.js';
+import { deepEqual } from './patch.js';
 import type { Store, StoreHooks } from './store.js';
 
 export const SERVICE_CIDR_BASE = [10, 96, 0, 0];
@@ -104,52 +105,14 @@ export function defaultHooks(options: DefaultsOptions): StoreHooks {
           obj.status = { phase: spec?.claimRef ? 'Bound' : 'Available' };
           break;
         case 'apps/deployments':
-          if (spec) {
-            spec.replicas ??= 1;
-            spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
-            spec.revisionHistoryLimit ??= 10;
-            spec.progressDeadlineSeconds ??= 600;
-            defaultTemplate(spec);
-          }
-          break;
         case 'apps/statefulsets':
-          if (spec) {
-            spec.replicas ??= 1;
-            spec.podManagementPolicy ??= 'OrderedReady';
-            spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
-            spec.revisionHistoryLimit ??= 10;
-            spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
-            for (const t of (spec.volumeClaimTemplates as KubeObject[] | undefined) ?? []) {
-              const ts = t.spec as Obj | undefined;
-              if (ts) ts.volumeMode ??= 'Filesystem';
-              t.apiVersion ??= 'v1';
-              t.kind ??= 'PersistentVolumeClaim';
-            }
-            defaultTemplate(spec);
-          }
-          break;
         case 'apps/daemonsets':
         case 'apps/replicasets':
-          if (spec) {
-            if (key === 'apps/replicasets') spec.replicas ??= 1;
-            else spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } };
-            spec.revisionHistoryLimit ??= key === 'apps/daemonsets' ? 10 : undefined;
-            if (spec.revisionHistoryLimit === undefined) delete spec.revisionHistoryLimit;
-            defaultTemplate(spec);
-          }
+        case 'batch/cronjobs':
+          defaultWorkload(key, obj);
           break;
         case 'batch/jobs':
           if (spec) defaultJob(obj, spec);
-          break;
-        case 'batch/cronjobs':
-          if (spec) {
-            spec.concurrencyPolicy ??= 'Allow';
-            spec.suspend ??= false;
-            spec.successfulJobsHistoryLimit ??= 3;
-            spec.failedJobsHistoryLimit ??= 1;
-            const jt = spec.jobTemplate as Obj | undefined;
-            defaultTemplate(jt?.spec as Obj | undefined);
-          }
           break;
         case 'apiextensions.k8s.io/customresourcedefinitions':
           validateCrd(obj);
@@ -180,6 +143,7 @@ export function defaultHooks(options: DefaultsOptions): StoreHooks {
     },
     beforeUpdate(info, obj, old, store) {
       const key = `${info.group}/${info.resource}`;
+      checkImmutable(key, info.kind, info.group, obj, old);
       if (key === '/services') {
         const spec = (obj.spec ?? {}) as Obj;
         const oldSpec = (old.spec ?? {}) as Obj;
@@ -206,6 +170,148 @@ export function defaultHooks(options: DefaultsOptions): StoreHooks {
       }
     },
   };
+}
+
+/** Defaults of workload kinds, applied on create and (as the API server does) on update. */
+function defaultWorkload(key: string, obj: KubeObject): void {
+  const spec = obj.spec as Obj | undefined;
+  switch (key) {
+    case 'apps/deployments':
+      if (spec) {
+        spec.replicas ??= 1;
+        spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+        spec.revisionHistoryLimit ??= 10;
+        spec.progressDeadlineSeconds ??= 600;
+        defaultTemplate(spec);
+      }
+      break;
+    case 'apps/statefulsets':
+      if (spec) {
+        spec.replicas ??= 1;
+        spec.podManagementPolicy ??= 'OrderedReady';
+        spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+        spec.revisionHistoryLimit ??= 10;
+        spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+        for (const t of (spec.volumeClaimTemplates as KubeObject[] | undefined) ?? []) {
+          const ts = t.spec as Obj | undefined;
+          if (ts) ts.volumeMode ??= 'Filesystem';
+          t.apiVersion ??= 'v1';
+          t.kind ??= 'PersistentVolumeClaim';
+        }
+        defaultTemplate(spec);
+      }
+      break;
+    case 'apps/daemonsets':
+    case 'apps/replicasets':
+      if (spec) {
+        if (key === 'apps/replicasets') spec.replicas ??= 1;
+        else spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } };
+        spec.revisionHistoryLimit ??= key === 'apps/daemonsets' ? 10 : undefined;
+        if (spec.revisionHistoryLimit === undefined) delete spec.revisionHistoryLimit;
+        defaultTemplate(spec);
+      }
+      break;
+    case 'batch/cronjobs':
+      if (spec) {
+        spec.concurrencyPolicy ??= 'Allow';
+        spec.suspend ??= false;
+        spec.successfulJobsHistoryLimit ??= 3;
+        spec.failedJobsHistoryLimit ??= 1;
+        const jt = spec.jobTemplate as Obj | undefined;
+        defaultTemplate(jt?.spec as Obj | undefined);
+      }
+      break;
+  }
+}
+
+const IMMUTABLE = 'field is immutable';
+
+function omit(o: unknown, keys: string[]): Obj {
+  const out = { ...((o ?? {}) as Obj) };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+/**
+ * Fields the API server refuses to change (422 Invalid), the ones restores and upgrades trip
+ * over: immutable ConfigMaps/Secrets, Service clusterIP, workload selectors, StatefulSet spec
+ * beyond replicas/template/updateStrategy/…, Job selector/template, PVC spec, Pod spec.
+ * The incoming object is defaulted first, as the API server does.
+ */
+function checkImmutable(key: string, kind: string, group: string, obj: KubeObject, old: KubeObject): void {
+  const name = obj.metadata.name ?? '';
+  const fail = (field: string, message: string) => {
+    throw invalid(kind, group, name, [{ field, message }]);
+  };
+  const spec = (obj.spec ?? {}) as Obj;
+  const oldSpec = (old.spec ?? {}) as Obj;
+  switch (key) {
+    case '/configmaps':
+    case '/secrets': {
+      if ((old as Obj).immutable !== true) return;
+      if (key === '/secrets' && (obj as Obj).stringData) fail('data', 'Forbidden: field is immutable when `immutable` is set');
+      for (const f of ['data', 'binaryData', 'immutable', ...(key === '/secrets' ? ['type'] : [])]) {
+        if (!deepEqual((obj as Obj)[f] ?? null, (old as Obj)[f] ?? null)) fail(f, 'Forbidden: field is immutable when `immutable` is set');
+      }
+      return;
+    }
+    case '/services': {
+      const ip = spec.clusterIP as string | undefined;
+      const oldIp = oldSpec.clusterIP as string | undefined;
+      if (ip && oldIp && ip !== oldIp) fail('spec.clusterIPs[0]', `Invalid value: "${ip}": may not change once set`);
+      return;
+    }
+    case 'apps/deployments':
+    case 'apps/replicasets':
+    case 'apps/daemonsets':
+    case 'apps/statefulsets': {
+      defaultWorkload(key, obj);
+      if (!deepEqual(spec.selector ?? null, oldSpec.selector ?? null)) fail('spec.selector', `Invalid value: ${JSON.stringify(spec.selector ?? null)}: ${IMMUTABLE}`);
+      if (key === 'apps/statefulsets') {
+        const mutable = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+        const strip = (sp: Obj) => {
+          const rest = omit(sp, mutable);
+          // claim templates compare without their (server-filled) status
+          if (Array.isArray(rest.volumeClaimTemplates)) rest.volumeClaimTemplates = (rest.volumeClaimTemplates as Obj[]).map((t) => omit(t, ['status']));
+          return rest;
+        };
+        if (!deepEqual(strip(spec), strip(oldSpec))) {
+          fail(
+            'spec',
+            "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+          );
+        }
+      }
+      return;
+    }
+    case 'batch/jobs': {
+      defaultPodSpec((spec.template as Obj | undefined)?.spec as Obj | undefined);
+      if (!deepEqual(spec.selector ?? null, oldSpec.selector ?? null)) fail('spec.selector', `Invalid value: ${JSON.stringify(spec.selector ?? null)}: ${IMMUTABLE}`);
+      if (!deepEqual(spec.template ?? null, oldSpec.template ?? null)) fail('spec.template', `Invalid value: ${JSON.stringify(spec.template ?? null)}: ${IMMUTABLE}`);
+      return;
+    }
+    case '/persistentvolumeclaims': {
+      spec.volumeMode ??= 'Filesystem';
+      const strip = (sp: Obj) => omit(sp, ['resources', 'volumeAttributesClassName', ...(oldSpec.volumeName ? [] : ['volumeName'])]);
+      if (!deepEqual(strip(spec), strip(oldSpec))) {
+        fail('spec', 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims');
+      }
+      return;
+    }
+    case '/pods': {
+      defaultPodSpec(spec);
+      const images = (sp: Obj) =>
+        ['containers', 'initContainers'].flatMap((l) => ((sp[l] as Obj[] | undefined) ?? []).map((c) => omit(c, ['image'])));
+      const strip = (sp: Obj) => omit(sp, ['containers', 'initContainers', 'activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds', ...(oldSpec.nodeName ? [] : ['nodeName'])]);
+      if (!deepEqual(strip(spec), strip(oldSpec)) || !deepEqual(images(spec), images(oldSpec))) {
+        fail(
+          'spec',
+          'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+        );
+      }
+      return;
+    }
+  }
 }
 
 function validateCrd(obj: KubeObject): void {
