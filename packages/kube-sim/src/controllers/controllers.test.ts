@@ -155,6 +155,36 @@ describe('controllers', () => {
     await until(() => st(store.get(T.deployments, 'default', 'paused')).availableReplicas === 1);
   });
 
+  it('keeps Endpoints and an EndpointSlice for a Service with a selector', async () => {
+    const svcType = { group: '', version: 'v1', resource: 'services' };
+    store.create(T.deployments, 'default', deployment('api', 2));
+    const d = store.get(T.deployments, 'default', 'api')!;
+    (d.spec as any).template.spec.containers[0].ports = [{ name: 'http', containerPort: 8080 }];
+    store.update(T.deployments, 'default', d);
+    store.create(svcType, 'default', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'api', labels: { tier: 'web' } },
+      spec: { selector: { app: 'api' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] },
+    });
+    const ep = await until(() => {
+      const o = store.get({ group: '', version: 'v1', resource: 'endpoints' }, 'default', 'api');
+      const subsets = o?.subsets as any[] | undefined;
+      return subsets?.[0]?.addresses?.length === 2 && !subsets[0].notReadyAddresses && store.list(T.pods, 'default').length === 2 ? o : undefined;
+    }, 'endpoints');
+    const subset = (ep.subsets as any[])[0];
+    expect(subset.ports).toEqual([{ name: 'web', port: 8080, protocol: 'TCP' }]);
+    const ips = store.list(T.pods, 'default').map((p) => st(p).podIP).sort();
+    expect(subset.addresses.map((a: any) => a.ip).sort()).toEqual(ips);
+    const slices = store.list({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' }, 'default');
+    expect(slices).toHaveLength(1);
+    expect(slices[0]!.metadata.labels).toMatchObject({ 'kubernetes.io/service-name': 'api', tier: 'web' });
+    expect(slices[0]!.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Service', name: 'api' });
+    expect((slices[0]!.endpoints as any[]).every((e) => e.conditions.ready)).toBe(true);
+    store.delete(svcType, 'default', 'api');
+    await until(() => !store.get({ group: '', version: 'v1', resource: 'endpoints' }, 'default', 'api'), 'endpoints removed');
+  });
+
   it('runs a StatefulSet with PVCs from volumeClaimTemplates and binds them to provisioned PVs', async () => {
     store.create(T.statefulsets, 'db', {
       apiVersion: 'apps/v1',

@@ -3,6 +3,7 @@
  * The core starts each with the shared `SimContext` and stops them on shutdown.
  */
 import type { Controller } from '../store-api.js';
+import { EndpointsController } from './endpoints.js';
 import { PodController } from './pods.js';
 import { SnapshotController } from './snapshots.js';
 import { VolumeController } from './volumes.js';
@@ -12,5 +13,5 @@ export { imageID, normalizeImage } from './util.js';
 export { volumeDir, snapshotDir } from './volumes.js';
 
 export function createControllers(): Controller[] {
-  return [...workloadControllers(), new PodController(), new VolumeController(), new SnapshotController()];
+  return [...workloadControllers(), new PodController(), new VolumeController(), new SnapshotController(), new EndpointsController()];
 }

@@ -52,6 +52,16 @@ spec:
       - name: nginx
         image: nginx:1.25
 ---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+---
 apiVersion: apps/v1
 kind: StatefulSet
 metadata:
@@ -175,6 +185,15 @@ describe.skipIf(!KubeSim || versions.length === 0)('kubectl and client-node agai
       expect(rollout2.code).toBe(0);
       const rs = await kubectl(version, ['-n', ns, 'get', 'rs', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.replicas} {end}']);
       expect(rs.stdout.trim().split(' ').sort()).toEqual(['0', '2']);
+      // the Service's Endpoints and EndpointSlice follow the new pods
+      const podIPs = async () =>
+        (await kubectl(version, ['-n', ns, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout.split(' ').sort();
+      const epIPs = async () =>
+        (await kubectl(version, ['-n', ns, 'get', 'endpoints', 'web', '-o', 'jsonpath={.subsets[*].addresses[*].ip}'])).stdout.split(' ').sort();
+      for (let i = 0; i < 100 && JSON.stringify(await epIPs()) !== JSON.stringify(await podIPs()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await epIPs()).toEqual(await podIPs());
+      const slice = await kubectl(version, ['-n', ns, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'jsonpath={.items[*].ports[*].port}']);
+      expect(slice.stdout).toBe('8080');
     });
 
     it('runs a DaemonSet and a Job (rollout status, wait --for=condition=complete)', async () => {
