@@ -13,3 +13,5 @@ export * from './manifest.js';
 export type { VolumeMode, VolumeRecord, VolumeRestoreRecord, HookRecord, VolumeBackups, VolumeStream } from './integration.js';
 export { setIntegrationModules, type VolumesModule, type HooksModule } from './integration.js';
 export { backupNamespace, type BackupNamespaceOptions, type BackupNamespaceResult } from './backup.js';
+export * from './restore/index.js';
+export { findBackup, listBackupSnapshots, readManifest, readLog, readBackupObjects, writeRecord, listRecords, type BackupHandle, type StoredObject, type WriteRecordOptions } from './records.js';
