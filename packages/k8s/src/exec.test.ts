@@ -59,6 +59,19 @@ describe('exec', () => {
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(data));
   });
 
+  it('closing a session in the middle of a stream stops it', async () => {
+    const session = openExec(t.kc, target, ['cat', '/data/big.bin']);
+    let n = 0;
+    const err = await (async () => {
+      for await (const _chunk of session.stdout) if (++n === 2) session.close();
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecError);
+    expect((err as ExecError).reason).toBe('Aborted');
+    await expect(session.result).rejects.toThrow(/closed/);
+    // the pod still serves new sessions
+    expect((await execInPod(t.kc, target, ['true'])).exitCode).toBe(0);
+  });
+
   it('caps collected output and says so', async () => {
     const r = await execInPod(t.kc, target, ['cat', '/data/big.bin'], { maxBuffer: 1000 });
     expect(r.stdout.length).toBe(1000);
