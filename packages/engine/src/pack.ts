@@ -33,11 +33,18 @@ export function packIdFromKey(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
 
-/** Accumulates sealed blobs until the pack is big enough to upload. */
+/**
+ * Accumulates sealed blobs until the pack is big enough to upload. Blobs are copied into one
+ * growing buffer (no list of parts to concatenate at the end, so a pack never exists twice).
+ */
 export class PackWriter {
-  private parts: Uint8Array[] = [];
+  private buf: Buffer;
   private rows: PackHeaderRow[] = [];
   private size = 0;
+
+  constructor(private readonly initialCapacity = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(0);
+  }
 
   get bytes(): number {
     return this.size;
@@ -48,17 +55,19 @@ export class PackWriter {
   }
 
   add(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
+    this.reserve(sealed.length);
+    this.buf.set(sealed, this.size);
     this.rows.push([id, typeCode(type), this.size, sealed.length, plainLength]);
-    this.parts.push(sealed);
     this.size += sealed.length;
   }
 
   /** Returns the pack's bytes and its blobs, and resets the writer. */
   finish(ctx: RepoContext): { data: Buffer; blobs: PackedBlob[] } {
     const header = sealJson(ctx, this.rows);
-    const trailer = Buffer.alloc(4);
-    trailer.writeUInt32LE(header.length);
-    const data = Buffer.concat([...this.parts, header, trailer]);
+    this.reserve(header.length + 4);
+    header.copy(this.buf, this.size);
+    this.buf.writeUInt32LE(header.length, this.size + header.length);
+    const data = this.buf.subarray(0, this.size + header.length + 4);
     const blobs = this.rows.map(([id, t, offset, length, plainLength]) => ({
       id,
       type: typeName(t),
@@ -66,10 +75,18 @@ export class PackWriter {
       length,
       plainLength,
     }));
-    this.parts = [];
+    this.buf = Buffer.allocUnsafe(0);
     this.rows = [];
     this.size = 0;
     return { data, blobs };
+  }
+
+  private reserve(extra: number): void {
+    const need = this.size + extra;
+    if (need <= this.buf.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.initialCapacity, this.buf.length * 2));
+    this.buf.copy(grown, 0, 0, this.size);
+    this.buf = grown;
   }
 }
 

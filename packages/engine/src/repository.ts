@@ -37,7 +37,7 @@ export interface OpenOptions {
   skipIndex?: boolean;
 }
 
-const DEFAULT_PACK_SIZE = 16 << 20;
+const DEFAULT_PACK_SIZE = 8 << 20;
 
 export class Repository implements RepoContext {
   index: MasterIndex;

@@ -4,6 +4,7 @@
  * authenticated and id-checked before a byte of it is written: corruption stops the restore with
  * an IntegrityError instead of producing a wrong file.
  */
+import { constants } from 'node:fs';
 import { mkdir, open as openFile, rm, symlink, utimes, chmod, lutimes, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -29,6 +30,8 @@ export interface RestoreResult {
   dirs: number;
   bytes: number;
 }
+
+const CREATE_NOFOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 interface FileTarget {
   path: string;
@@ -90,10 +93,6 @@ export async function restoreDirectory(
   await walk(snapshot.tree, '');
 
   await writeFiles(repo, files, progress, options);
-  for (const { path, node } of files) {
-    await chmod(path, node.mode);
-    await utimes(path, node.mtime / 1000, node.mtime / 1000);
-  }
   // Deepest directories first, so setting a parent's mtime is not undone by its children.
   for (const { path, node } of dirs.reverse()) {
     await chmod(path, node.mode);
@@ -134,6 +133,7 @@ async function writeFiles(
     for (let i = 0; i < files.length; i++) {
       if (!files[i]!.node.content?.length) {
         await handles.use(i, async () => {});
+        await handles.finish(i);
         progress.filesDone++;
       }
     }
@@ -141,14 +141,14 @@ async function writeFiles(
     await mapLimit([...byPack], options.concurrency ?? 4, async ([packId, blobs]) => {
       if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
       const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
-      for (const { entry, plain } of await readBlobs(repo, packId, slots.map((s) => s.entry))) {
+      for await (const { entry, plain } of readBlobs(repo, packId, slots.map((s) => s.entry))) {
         for (const place of blobs.get(entry.id)!.places) {
           await handles.use(place.file, (h) => h.write(plain, 0, plain.length, place.offset).then(() => {}));
           progress.bytesDone += plain.length;
           progress.currentItem = files[place.file]!.path;
           if (--remaining[place.file]! === 0) {
             progress.filesDone++;
-            await handles.release(place.file);
+            await handles.finish(place.file);
           }
         }
         progress.tick();
@@ -160,15 +160,14 @@ async function writeFiles(
 }
 
 /**
- * Reads the given blobs of one pack, coalescing neighbours into one range request when the
+ * Reads the given blobs of one pack, one span at a time, coalescing neighbours into one range request when the
  * gaps between them are small.
  */
-async function readBlobs(
+async function* readBlobs(
   repo: Repository,
   packId: string,
   entries: IndexEntry[],
-): Promise<Array<{ entry: IndexEntry; plain: Buffer }>> {
-  const out: Array<{ entry: IndexEntry; plain: Buffer }> = [];
+): AsyncGenerator<{ entry: IndexEntry; plain: Buffer }> {
   const MAX_GAP = 256 * 1024;
   const MAX_SPAN = 8 << 20;
   let i = 0;
@@ -184,11 +183,10 @@ async function readBlobs(
     for (let k = i; k < j; k++) {
       const e = entries[k]!;
       const sealed = span.subarray(e.offset - start, e.offset - start + e.length);
-      out.push({ entry: e, plain: repo.decodeBlob(e.id, sealed) });
+      yield { entry: e, plain: repo.decodeBlob(e.id, sealed) };
     }
     i = j;
   }
-  return out;
 }
 
 /** Open file handles, bounded; a file is created (truncated) the first time it is opened. */
@@ -208,7 +206,9 @@ class HandleCache {
       const first = !this.created.has(file);
       this.created.add(file);
       // On first open, whatever is in the way (an old file, a symlink) is replaced, never followed.
-      handle = first ? rm(path, { force: true }).then(() => openFile(path, 'wx')) : openFile(path, 'r+');
+      handle = first
+        ? openFile(path, CREATE_NOFOLLOW, 0o600).catch(() => rm(path, { force: true }).then(() => openFile(path, 'wx', 0o600)))
+        : openFile(path, 'r+');
       this.open.set(file, handle);
       await this.evict(file);
     }
@@ -217,6 +217,21 @@ class HandleCache {
       return await fn(await handle);
     } finally {
       this.users.set(file, this.users.get(file)! - 1);
+    }
+  }
+
+  /** The file is complete: mode and times are set through the open handle, then it is closed. */
+  async finish(file: number): Promise<void> {
+    const handle = this.open.get(file);
+    if (!handle) return;
+    this.open.delete(file);
+    const h = await handle;
+    const { mode, mtime } = this.files[file]!.node;
+    try {
+      await h.chmod(mode);
+      await h.utimes(mtime / 1000, mtime / 1000);
+    } finally {
+      await h.close();
     }
   }
 

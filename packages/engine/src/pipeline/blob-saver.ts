@@ -53,18 +53,21 @@ interface Lane {
 }
 
 const MiB = 1 << 20;
+/** Files are chunked in independent regions of this size (see saveFile). */
+export const FILE_REGION = 16 * MiB;
 
 export class BlobSaver {
   readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, storedBytesAdded: 0 };
   private readonly lanes: Lane[] = [];
   private readonly jobs = new Map<number, Job>();
   private readonly claimed = new Set<string>();
-  private readonly packers: Record<BlobType, PackWriter> = { data: new PackWriter(), tree: new PackWriter() };
+  private readonly packers: Record<BlobType, PackWriter>;
   private readonly uploads = new Set<Promise<void>>();
   private readonly indexWrites = new Set<Promise<void>>();
   private unindexed: Array<{ id: string; blobs: PackedBlob[] }> = [];
   private queued: Array<{ data: Buffer; blobs: PackedBlob[] }> = [];
   private queuedBytes = 0;
+  private deferred: Array<{ lane: Lane; store: string[] }> = [];
   private waiters: Array<() => void> = [];
   private nextJob = 1;
   private inFlight = 0;
@@ -79,8 +82,10 @@ export class BlobSaver {
     options: SaverOptions = {},
   ) {
     this.maxInFlight = options.maxInFlightBytes ?? 32 * MiB;
-    this.uploadConcurrency = options.uploadConcurrency ?? 3;
+    this.uploadConcurrency = options.uploadConcurrency ?? 2;
     this.indexEvery = options.indexEveryPacks ?? 8;
+    // Data packs start at their full size (no regrowth); tree packs are usually small.
+    this.packers = { data: new PackWriter(repo.config.packSize + (1 << 20)), tree: new PackWriter() };
     const init: WorkerInit = {
       idKey: repo.keys.id,
       encryptionKey: repo.keys.encryption,
@@ -137,17 +142,30 @@ export class BlobSaver {
   }
 
   /**
-   * Saves a file read by a worker thread (no file data crosses to this thread). Rejects with the
-   * read error if the file cannot be read.
+   * Saves a file read by worker threads (no file data crosses to this thread). Files larger than
+   * a region are cut into regions chunked independently by whichever worker is least busy, so
+   * one big file uses every core; a chunk never spans a region boundary (docs/format.md).
+   * Rejects with the read error if the file cannot be read.
    */
   async saveFile(path: string, size: number, onBytes?: (n: number) => void): Promise<SavedContent> {
     this.assertUsable();
     await this.waitForCapacity();
-    const { lane, job, result } = this.newJob(true, onBytes);
-    lane.load += size;
-    this.jobs.get(job)!.loadLeft = size;
-    lane.endpoint.post({ t: 'file', job, path, size });
-    return result;
+    const regions = Math.max(1, Math.ceil(size / FILE_REGION));
+    const parts: Promise<SavedContent>[] = [];
+    for (let r = 0; r < regions; r++) {
+      const offset = r * FILE_REGION;
+      const last = r === regions - 1;
+      const length = last ? size - offset : FILE_REGION;
+      const { lane, job, result } = this.newJob(true, onBytes);
+      lane.load += length;
+      this.jobs.get(job)!.loadLeft = length;
+      lane.endpoint.post({ t: 'file', job, path, offset, length, toEof: last });
+      parts.push(result);
+    }
+    const done = await Promise.all(parts);
+    return done.length === 1
+      ? done[0]!
+      : { content: done.flatMap((d) => d.content), size: done.reduce((s, d) => s + d.size, 0) };
   }
 
   private newJob(countOnReceive: boolean, onBytes?: (n: number) => void) {
@@ -261,13 +279,35 @@ export class BlobSaver {
     job.endpoint.load -= done;
     job.loadLeft -= done;
     this.outstandingStores += store.length;
-    if (store.length || drop.length) job.endpoint.endpoint.post({ t: 'resolve', store, drop });
+    if (drop.length) job.endpoint.endpoint.post({ t: 'resolve', store: [], drop });
+    if (store.length) this.sendStores(job.endpoint, store);
     if (bytes) job.onBytes?.(bytes);
     if (msg.final) {
       this.jobs.delete(msg.job);
       job.resolve({ content: job.content, size: job.size });
     }
     this.wake();
+  }
+
+  /**
+   * Tells a worker to seal new chunks — or, while packs wait for upload, holds the verdict back:
+   * the worker keeps the chunks and stops reading, so slow storage slows the readers instead of
+   * filling memory.
+   */
+  private sendStores(lane: Lane, store: string[]): void {
+    if (this.deferred.length || !this.hasRoom()) this.deferred.push({ lane, store });
+    else lane.endpoint.post({ t: 'resolve', store, drop: [] });
+  }
+
+  private flushDeferred(): void {
+    while (this.deferred.length && this.hasRoom()) {
+      const { lane, store } = this.deferred.shift()!;
+      lane.endpoint.post({ t: 'resolve', store, drop: [] });
+    }
+  }
+
+  private hasRoom(): boolean {
+    return this.queued.length === 0 && this.uploads.size < this.uploadConcurrency + 1;
   }
 
   private addToPack(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
@@ -343,6 +383,7 @@ export class BlobSaver {
   }
 
   private wake(): void {
+    this.flushDeferred();
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();

@@ -15,8 +15,11 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { t: 'data'; job: number; data: Uint8Array; final: boolean }
-  /** Read a file in the worker (sync reads, in segments) and chunk it as one job. */
-  | { t: 'file'; job: number; path: string; size: number }
+  /**
+   * Read `length` bytes of a file from `offset` in the worker (sync reads, in segments) and chunk
+   * them as one job; with `toEof`, read on to the end of the file.
+   */
+  | { t: 'file'; job: number; path: string; offset: number; length: number; toEof: boolean }
   | { t: 'resolve'; store: string[]; drop: string[] };
 
 export interface ChunkRef {

@@ -7,6 +7,8 @@ import type { ChunkRef, FromWorker, Outgoing, SealedBlob, ToWorker, WorkerInit }
 
 /** Bytes read from a file per step; between steps the worker answers the main thread. */
 const SEGMENT = 4 << 20;
+/** Reading pauses while this many bytes of chunks wait for the main thread's verdict. */
+const PENDING_LIMIT = 8 << 20;
 
 type Send = (out: Outgoing<FromWorker>) => void;
 
@@ -18,8 +20,13 @@ export class WorkerCore {
   private readonly jobs = new Map<number, StreamChunker>();
   /** Chunks waiting for the main thread's verdict, with a count per id. */
   private readonly pending = new Map<string, { data: Uint8Array; refs: number }>();
-  private readonly files: Array<{ job: number; path: string; size: number }> = [];
+  private readonly files: Array<Extract<ToWorker, { t: 'file' }>> = [];
   private reading = false;
+  /** Bytes of chunks held for a verdict; reading pauses above PENDING_LIMIT. */
+  private pendingBytes = 0;
+  private drainWaiters: Array<() => void> = [];
+  /** One read buffer per worker, reused: chunks are copied out of it when held. */
+  private readonly readBuffer: Buffer;
 
   constructor(
     init: WorkerInit,
@@ -29,6 +36,7 @@ export class WorkerCore {
     this.encKey = Buffer.from(init.encryptionKey);
     this.codec = createZstdCodec(init.compressionLevel);
     this.finder = createCutFinder(init.chunker, gearTable(Buffer.from(init.gearSeed)));
+    this.readBuffer = Buffer.allocUnsafeSlow(SEGMENT + init.chunker.maxSize + 1);
   }
 
   handle(msg: ToWorker): void {
@@ -53,57 +61,82 @@ export class WorkerCore {
     return { msg: { t: 'chunks', job, chunks: this.hold(pieces), final }, transfer: [] };
   }
 
-  /** Hashes chunks and keeps them (as views, no copy) until the verdict arrives. */
-  private hold(pieces: Uint8Array[]): ChunkRef[] {
+  /**
+   * Hashes chunks and keeps them until the verdict arrives: as views of the message's buffer, or
+   * copied out when the bytes live in the reusable read buffer.
+   */
+  private hold(pieces: Uint8Array[], copy = false): ChunkRef[] {
     return pieces.map((piece) => {
       const id = contentId(this.idKey, piece);
       const held = this.pending.get(id);
       if (held) held.refs++;
-      else this.pending.set(id, { data: piece, refs: 1 });
+      else {
+        this.pending.set(id, { data: copy ? Uint8Array.prototype.slice.call(piece) : piece, refs: 1 });
+        this.pendingBytes += piece.length;
+      }
       return { id, length: piece.length };
     });
   }
 
-  /** Reads queued files one after another, yielding to the event loop between segments. */
+  /** Reads queued file regions one after another. */
   private async readFiles(): Promise<void> {
     this.reading = true;
     try {
-      while (this.files.length) {
-        const file = this.files.shift()!;
-        await this.readFile(file.job, file.path, file.size);
-      }
+      while (this.files.length) await this.readRegion(this.files.shift()!);
     } finally {
       this.reading = false;
     }
   }
 
-  private async readFile(job: number, path: string, size: number): Promise<void> {
+  /**
+   * Reads and chunks one region of a file. The unfinished tail of each segment is carried into
+   * the next segment's buffer (no concatenation of whole segments). Before each read, waits
+   * while too much data awaits the main thread's verdict: that is the backpressure that keeps
+   * memory bounded when storage is slower than reading.
+   */
+  private async readRegion(req: Extract<ToWorker, { t: 'file' }>): Promise<void> {
+    const { job } = req;
+    const fail = (err: unknown) =>
+      this.send({ msg: { t: 'chunks', job, chunks: [], final: true, error: (err as Error).message }, transfer: [] });
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(req.path, 'r');
     } catch (err) {
-      this.send({ msg: { t: 'chunks', job, chunks: [], final: true, error: (err as Error).message }, transfer: [] });
-      return;
+      return fail(err);
     }
-    const chunker = new StreamChunker(this.finder);
-    let remaining = size;
+    let position = req.offset;
+    let remaining = req.length;
+    let carried = 0;
+    const buf = this.readBuffer;
     try {
       for (;;) {
-        // Sized to the file so small files take one read and one small allocation; a short read
-        // of a regular file means end of file.
-        const want = Math.min(SEGMENT, Math.max(remaining, 0) + 1);
-        const buf = Buffer.allocUnsafeSlow(want);
-        const n = readSync(fd, buf, 0, want, null);
+        while (this.pendingBytes > PENDING_LIMIT) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+        // Sized to what is left, so a small file takes one read; a short read of a regular file
+        // means end of file.
+        const want = req.toEof ? Math.min(SEGMENT, Math.max(remaining, 0) + 1) : Math.min(SEGMENT, remaining);
+        const n = want > 0 ? readSync(fd, buf, carried, want, position) : 0;
+        position += n;
         remaining -= n;
-        const eof = n < want;
-        const pieces = n ? chunker.push(buf.subarray(0, n)) : [];
-        if (eof) pieces.push(...chunker.finish());
-        this.send({ msg: { t: 'chunks', job, chunks: this.hold(pieces), final: eof }, transfer: [] });
-        if (eof) return;
+        const end = req.toEof ? n < want : remaining <= 0 || n === 0;
+        const length = carried + n;
+        const pieces: Uint8Array[] = [];
+        let pos = 0;
+        for (;;) {
+          const len = this.finder.next(buf, pos, length);
+          if (len < 0) break;
+          pieces.push(buf.subarray(pos, pos + len));
+          pos += len;
+        }
+        if (end && pos < length) pieces.push(buf.subarray(pos, length));
+        this.send({ msg: { t: 'chunks', job, chunks: this.hold(pieces, true), final: end }, transfer: [] });
+        if (end) return;
+        // The unfinished tail (< maxSize) moves to the front for the next read.
+        buf.copyWithin(0, pos, length);
+        carried = length - pos;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
-      this.send({ msg: { t: 'chunks', job, chunks: [], final: true, error: (err as Error).message }, transfer: [] });
+      fail(err);
     } finally {
       closeSync(fd);
     }
@@ -128,6 +161,14 @@ export class WorkerCore {
 
   private release(id: string): void {
     const held = this.pending.get(id);
-    if (held && --held.refs <= 0) this.pending.delete(id);
+    if (held && --held.refs <= 0) {
+      this.pending.delete(id);
+      this.pendingBytes -= held.data.length;
+    }
+    if (this.pendingBytes <= PENDING_LIMIT && this.drainWaiters.length) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 }
