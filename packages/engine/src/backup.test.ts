@@ -77,6 +77,22 @@ describe.each([
     expect((await readTree(out)).get('big.bin')!.data!.equals(big)).toBe(true);
   });
 
+  it('chunks a file larger than one region in parallel, restores it, and dedupes an in-place edit', async () => {
+    const src = await dir();
+    const big = randomBytesSeeded(40 << 20, 8);
+    await writeFile(join(src, 'regions.bin'), big);
+    const repo = await initTestRepo();
+    const first = await backup(repo, { directory: src }, { saver: { workers } });
+    expect(first.stats.bytesAdded).toBeGreaterThanOrEqual(big.length);
+    randomBytesSeeded(70_000, 9).copy(big, 20_000_000);
+    await writeFile(join(src, 'regions.bin'), big);
+    const second = await backup(repo, { directory: src }, { saver: { workers }, parent: false });
+    expect(second.stats.bytesAdded).toBeLessThan(70_000 + 3 * 256 * 1024);
+    const out = await dir();
+    await restoreDirectory(repo, second, out);
+    expect((await readTree(out)).get('regions.bin')!.data!.equals(big)).toBe(true);
+  });
+
   it('saves documents and streams, and reads them back', async () => {
     const repo = await initTestRepo();
     const large = randomBytesSeeded(3 << 20, 11);
