@@ -20,6 +20,7 @@
 import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 
 import { ExecError, openExec } from '../exec.js';
+import { volumeItemName } from '../layout.js';
 import { startMover, type Mover } from './mover.js';
 import {
   classForDriver,
@@ -38,10 +39,6 @@ export type VolumeMethod = 'snapshot' | 'fs';
 export const VOLUME_MEDIA_TYPE = 'application/x-tar';
 /** The tar command a mover runs: the whole volume, paths relative to its root (`./…`). */
 export const TAR_CREATE = ['tar', 'cf', '-', '-C', '/data', '.'];
-
-export function volumeItemName(pvc: string): string {
-  return `volumes/${pvc}.tar`;
-}
 
 export interface VolumeBackupOptions {
   mode: VolumeBackupMode;

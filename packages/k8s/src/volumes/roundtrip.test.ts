@@ -9,7 +9,8 @@ import { CSI_DRIVER } from '@kubectl-backup/kube-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNamespace, createPvc, podNames, readBack, sh, startPod, startVolumeSim, waitFor, writeTestData, type VolumeSim, type WrittenData } from '../test-support/volumes.js';
-import { prepareVolumeBackups, volumeItemName, type VolumeStream } from './backup.js';
+import { volumeItemName } from '../layout.js';
+import { prepareVolumeBackups, type VolumeStream } from './backup.js';
 import { compareManifests, readVolumeManifest, tarManifest } from './manifest.js';
 import { MOVER_PREFIX } from './mover.js';
 import { restoreVolumeData } from './restore.js';
