@@ -75,7 +75,7 @@ describe('busybox', () => {
     expect((await sh('cat /nope 2>/dev/null; echo $?')).stdout.toString()).toBe('1\n');
     expect((await sh('cat /nope 2>&1')).stdout.toString()).toBe("cat: can't open '/nope': No such file or directory\n");
     expect((await sh('exit 3')).code).toBe(3);
-    expect((await sh('if true; then echo x; fi')).code).toBe(2);
+    expect((await sh('case x in x) echo;; esac')).code).toBe(2);
     const unknown = await sh('frobnicate --now');
     expect(unknown.code).toBe(127);
     expect(unknown.stderr).toBe('sh: frobnicate: not found\n');
@@ -85,6 +85,34 @@ describe('busybox', () => {
     expect((await exec(['sh'], 'echo from stdin; exit 4')).code).toBe(4);
     expect((await exec(['sh', '-c', 'echo $0 $1 "$@" $#', 'name', 'one', 'two'])).stdout.toString()).toBe('name one one two 2\n');
     expect((await exec(['date', '+%Y'])).stdout.toString()).toMatch(/^\d{4}\n$/);
+  });
+
+  it('runs if/elif/else, for, while/until, break/continue, groups and negation', async () => {
+    expect((await sh('if test -d /data; then echo dir; else echo none; fi')).stdout.toString()).toBe('dir\n');
+    expect((await sh('if false; then echo a; elif true; then echo b; else echo c; fi')).stdout.toString()).toBe('b\n');
+    expect((await sh('if false; then echo a; fi; echo $?')).stdout.toString()).toBe('0\n');
+    expect((await sh('for f in a b c; do echo "[$f]"; done')).stdout.toString()).toBe('[a]\n[b]\n[c]\n');
+    expect((await sh('for i in 1 2 3 4; do if [ $i = 3 ]; then break; fi; echo $i; done')).stdout.toString()).toBe('1\n2\n');
+    expect((await sh('for i in 1 2 3; do if [ $i = 2 ]; then continue; fi; echo $i; done')).stdout.toString()).toBe('1\n3\n');
+    expect((await exec(['sh', '-c', 'for a; do echo $a; done', 'sh', 'x', 'y'])).stdout.toString()).toBe('x\ny\n');
+    expect((await sh('n=0; while [ $n != 3 ]; do n=$(echo) ; n=3; echo loop; done')).code).toBe(2); // no $(…)
+    expect((await sh('touch /data/w; while test -e /data/w; do rm /data/w; echo once; done')).stdout.toString()).toBe('once\n');
+    expect((await sh('until test -e /data/u; do touch /data/u; echo made; done')).stdout.toString()).toBe('made\n');
+    expect((await sh('{ echo a; echo b; } > /data/grouped; cat /data/grouped')).stdout.toString()).toBe('a\nb\n');
+    expect((await sh('! false && echo negated')).stdout.toString()).toBe('negated\n');
+    expect((await sh('for f in 1 2; do echo $f; done | sort -r')).stdout.toString()).toBe('2\n1\n');
+    const multi = await sh(`
+      if [ -e /etc/config/app.conf ]
+      then
+        for word in one two
+        do
+          echo "$word"
+        done
+      fi
+    `);
+    expect(multi.stdout.toString()).toBe('one\ntwo\n');
+    expect((await sh('if true; then')).code).toBe(2);
+    expect((await sh('fi')).code).toBe(2);
   });
 
   it('parses quoting and operators', () => {

@@ -28,7 +28,7 @@ import { posix } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 
-import { parse, ShellSyntaxError, type AndOr, type Pipeline, type SimpleCommand, type Word } from './shell.js';
+import { parse, ShellSyntaxError, type AndOr, type Command as ShellCommand, type Pipeline, type SimpleCommand, type Word } from './shell.js';
 import { mkdirs, tar } from './tar.js';
 import { FsError, errorMessage, type PodFs } from './vfs.js';
 
@@ -1208,6 +1208,7 @@ async function shell(args: string[], proc: Proc): Promise<number> {
     return await runList(list, sub);
   } catch (e) {
     if (e instanceof ExitRequest) return e.code;
+    if (e instanceof LoopControl) return 0; // break/continue outside a loop
     throw e;
   }
 }
@@ -1215,22 +1216,28 @@ async function shell(args: string[], proc: Proc): Promise<number> {
 /** An interactive shell on a terminal: a prompt, then each line as it is typed. */
 async function interactive(proc: Proc): Promise<number> {
   const sub: Proc = { ...proc, env: { ...proc.env }, stdin: Readable.from([]) };
-  const prompt = () => writeOut(proc.stdout, `${sub.cwd} # `).catch(() => {});
+  let script = '';
+  const prompt = () => writeOut(proc.stdout, script ? '> ' : `${sub.cwd} # `).catch(() => {});
   await prompt();
   let pending = '';
   for await (const chunk of proc.stdin) {
     pending += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
+      script += pending.slice(0, nl + 1);
       pending = pending.slice(nl + 1);
       try {
-        sub.status = await runList(parse(line), sub);
+        const list = parse(script);
+        script = '';
+        sub.status = await runList(list, sub);
       } catch (e) {
         if (e instanceof ExitRequest) return e.code;
-        if (e instanceof ShellSyntaxError) {
-          await err(sub, `sh: ${e.message}`);
-          sub.status = 2;
+        if (e instanceof ShellSyntaxError && /end of file|unterminated/.test(e.message)) {
+          // an unfinished compound command or quote: read on
+        } else if (e instanceof ShellSyntaxError || e instanceof LoopControl) {
+          if (e instanceof ShellSyntaxError) await err(sub, `sh: ${e.message}`);
+          script = '';
+          sub.status = e instanceof ShellSyntaxError ? 2 : 0;
         } else throw e;
       }
       await prompt();
@@ -1425,6 +1432,9 @@ async function runSimple(cmd: SimpleCommand, proc: Proc): Promise<number> {
         return 0;
       case 'set':
         return 0;
+      case 'break':
+      case 'continue':
+        throw new LoopControl(name, Math.max(1, Number(args[0] ?? 1) || 1));
       case 'exec':
         if (args.length === 0) return 0;
         throw new ExitRequest(await run(args, p, true));
@@ -1436,17 +1446,103 @@ async function runSimple(cmd: SimpleCommand, proc: Proc): Promise<number> {
   }
 }
 
+class LoopControl extends Error {
+  constructor(
+    readonly kind: 'break' | 'continue',
+    readonly levels: number,
+  ) {
+    super(kind);
+  }
+}
+
+/** Runs a compound command's body with its redirections. */
+async function withRedirects(redirects: SimpleCommand['redirects'], proc: Proc, body: (p: Proc) => Promise<number>): Promise<number> {
+  if (redirects.length === 0) return body(proc);
+  let redirected: Awaited<ReturnType<typeof openRedirects>>;
+  try {
+    redirected = await openRedirects({ kind: 'simple', words: [], redirects }, proc);
+  } catch (e) {
+    await err(proc, `sh: can't create ${expand(redirects[0]?.target ?? [], proc).text}: ${errorMessage(e)}`);
+    return 1;
+  }
+  try {
+    return await body(redirected.proc);
+  } finally {
+    await redirected.close();
+  }
+}
+
+async function runLoopBody(body: AndOr[], proc: Proc): Promise<{ status: number; stop: boolean }> {
+  try {
+    return { status: await runList(body, proc), stop: false };
+  } catch (e) {
+    if (!(e instanceof LoopControl)) throw e;
+    if (e.levels > 1) throw new LoopControl(e.kind, e.levels - 1);
+    return { status: 0, stop: e.kind === 'break' };
+  }
+}
+
+async function runCommand(cmd: ShellCommand, proc: Proc): Promise<number> {
+  switch (cmd.kind) {
+    case 'simple':
+      return runSimple(cmd, proc);
+    case 'group':
+      return withRedirects(cmd.redirects, proc, (p) => runList(cmd.body, p));
+    case 'if':
+      return withRedirects(cmd.redirects, proc, async (p) => {
+        for (const b of cmd.branches) {
+          if ((await runList(b.cond, p)) === 0) return runList(b.body, p);
+        }
+        return cmd.otherwise ? runList(cmd.otherwise, p) : 0;
+      });
+    case 'for':
+      return withRedirects(cmd.redirects, proc, async (p) => {
+        const items = cmd.items ? await expandWords(cmd.items, p) : (p.args ?? []).slice(1);
+        let status = 0;
+        for (const item of items) {
+          if (p.signal?.aborted) break;
+          p.env[cmd.name] = item;
+          const r = await runLoopBody(cmd.body, p);
+          status = r.status;
+          if (r.stop) break;
+        }
+        return status;
+      });
+    case 'while':
+    case 'until':
+      return withRedirects(cmd.redirects, proc, async (p) => {
+        let status = 0;
+        for (;;) {
+          if (p.signal?.aborted) break;
+          const c = await runList(cmd.cond, p);
+          if (cmd.kind === 'while' ? c !== 0 : c === 0) break;
+          const r = await runLoopBody(cmd.body, p);
+          status = r.status;
+          if (r.stop) break;
+          // let other work run between iterations of a tight loop
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return status;
+      });
+  }
+}
+
 async function runPipeline(pipeline: Pipeline, proc: Proc): Promise<number> {
-  if (pipeline.length === 1) return runSimple(pipeline[0] as SimpleCommand, proc);
+  const code = await runStages(pipeline.commands, proc);
+  return pipeline.negate ? (code === 0 ? 1 : 0) : code;
+}
+
+async function runStages(stages: ShellCommand[], proc: Proc): Promise<number> {
+  if (stages.length === 1) return runCommand(stages[0] as ShellCommand, proc);
   const results: Array<Promise<number>> = [];
   let input: Readable = proc.stdin;
-  for (let i = 0; i < pipeline.length; i++) {
-    const last = i === pipeline.length - 1;
+  for (let i = 0; i < stages.length; i++) {
+    const last = i === stages.length - 1;
     const pipe = last ? undefined : new PassThrough({ highWaterMark: 64 * 1024 });
     const stage: Proc = { ...proc, env: { ...proc.env }, stdin: input, stdout: pipe ?? proc.stdout };
-    const cmd = pipeline[i] as SimpleCommand;
+    const cmd = stages[i] as ShellCommand;
     results.push(
-      runSimple(cmd, stage)
+      runCommand(cmd, stage)
         .catch((e: unknown) => (e instanceof ExitRequest ? e.code : 1))
         .finally(() => pipe?.end()),
     );

@@ -1,8 +1,9 @@
 /**
  * The parser of kube-sim's `sh -c`: simple commands joined by `;`, `&&`, `||`, newlines and
  * pipes, with quoting ('…', "…", \), variables ($VAR, ${VAR}, $?) and redirections
- * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`). Compound commands (if/for/while/case, subshells,
- * functions) are refused with a syntax error.
+ * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`), and the compound commands if/elif/else, for,
+ * while/until, `{ …; }` and `!` pipelines. `case`, subshells, functions and `$(…)` are refused
+ * with a syntax error.
  */
 
 /** A piece of a word; variables are expanded when the command runs (for `$?`). */
@@ -16,11 +17,47 @@ export interface Redirect {
 }
 
 export interface SimpleCommand {
+  kind: 'simple';
   words: Word[];
   redirects: Redirect[];
 }
 
-export type Pipeline = SimpleCommand[];
+export interface IfCommand {
+  kind: 'if';
+  branches: Array<{ cond: AndOr[]; body: AndOr[] }>;
+  otherwise?: AndOr[];
+  redirects: Redirect[];
+}
+
+export interface ForCommand {
+  kind: 'for';
+  name: string;
+  /** Undefined: the positional parameters. */
+  items?: Word[];
+  body: AndOr[];
+  redirects: Redirect[];
+}
+
+export interface LoopCommand {
+  kind: 'while' | 'until';
+  cond: AndOr[];
+  body: AndOr[];
+  redirects: Redirect[];
+}
+
+export interface GroupCommand {
+  kind: 'group';
+  body: AndOr[];
+  redirects: Redirect[];
+}
+
+export type Command = SimpleCommand | IfCommand | ForCommand | LoopCommand | GroupCommand;
+
+export interface Pipeline {
+  commands: Command[];
+  /** `! pipeline` */
+  negate: boolean;
+}
 
 export interface AndOr {
   /** How this pipeline joins the previous one. */
@@ -32,7 +69,7 @@ export class ShellSyntaxError extends Error {}
 
 type Token = { type: 'word'; word: Word } | { type: 'op'; op: string };
 
-const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'function', '{', '}', '!']);
+const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'in', 'while', 'until', 'do', 'done', 'case', 'esac', 'function', 'select', '{', '}', '!']);
 
 function isNameChar(c: string | undefined, first: boolean): boolean {
   if (c === undefined) return false;
@@ -178,57 +215,197 @@ export function tokenize(src: string): Token[] {
   return tokens;
 }
 
+/** Parses a script into a list of and-or lists of pipelines. */
 export function parse(src: string): AndOr[] {
-  const tokens = tokenize(src);
-  // a leading `;` after && / || is an error, a blank line is not
-  const list: AndOr[] = [];
-  let op: AndOr['op'] = ';';
-  let pipeline: Pipeline = [];
-  let cmd: SimpleCommand = { words: [], redirects: [] };
-  const endCommand = (what: string) => {
-    if (cmd.words.length === 0 && cmd.redirects.length === 0) throw new ShellSyntaxError(`syntax error: unexpected "${what}"`);
-    pipeline.push(cmd);
-    cmd = { words: [], redirects: [] };
-  };
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i] as Token;
-    if (t.type === 'word') {
-      if (cmd.words.length === 0) {
-        const only = t.word.length === 1 ? t.word[0] : undefined;
-        if (only && only.kind === 'text' && !only.quoted && RESERVED.has(only.text)) {
-          throw new ShellSyntaxError(`syntax error: "${only.text}" is not supported`);
+  return new Parser(tokenize(src)).script();
+}
+
+class Parser {
+  private i = 0;
+
+  constructor(private readonly tokens: Token[]) {}
+
+  script(): AndOr[] {
+    const list = this.list([]);
+    const t = this.tokens[this.i];
+    if (t) throw new ShellSyntaxError(`syntax error: unexpected "${t.type === 'word' ? this.text(t) : t.op}"`);
+    return list;
+  }
+
+  /** The unquoted text of a one-segment word (to recognise reserved words). */
+  private text(t: Token | undefined): string | undefined {
+    if (!t || t.type !== 'word' || t.word.length !== 1) return undefined;
+    const seg = t.word[0];
+    return seg && seg.kind === 'text' && !seg.quoted ? seg.text : undefined;
+  }
+
+  private reserved(): string | undefined {
+    const w = this.text(this.tokens[this.i]);
+    return w !== undefined && RESERVED.has(w) ? w : undefined;
+  }
+
+  private isOp(op: string): boolean {
+    const t = this.tokens[this.i];
+    return t?.type === 'op' && t.op === op;
+  }
+
+  private skipSeparators(): void {
+    while (this.isOp(';')) this.i++;
+  }
+
+  private expect(word: string): void {
+    if (this.reserved() !== word) {
+      const t = this.tokens[this.i];
+      throw new ShellSyntaxError(t ? `syntax error: unexpected "${t.type === 'word' ? this.text(t) ?? 'word' : t.op}" (expecting "${word}")` : `syntax error: unexpected end of file (expecting "${word}")`);
+    }
+    this.i++;
+  }
+
+  /** Pipelines joined by ; && || and newlines, up to one of the `stops` reserved words. */
+  private list(stops: string[]): AndOr[] {
+    const list: AndOr[] = [];
+    let op: AndOr['op'] = ';';
+    for (;;) {
+      if (op === ';') this.skipSeparators();
+      const t = this.tokens[this.i];
+      if (!t) {
+        if (op !== ';') throw new ShellSyntaxError('syntax error: unexpected end of file');
+        break;
+      }
+      const w = this.reserved();
+      if (w && stops.includes(w)) {
+        if (op !== ';') throw new ShellSyntaxError(`syntax error: unexpected "${w}"`);
+        break;
+      }
+      list.push({ op, pipeline: this.pipeline() });
+      if (this.isOp('&&') || this.isOp('||')) {
+        op = (this.tokens[this.i++] as { op: AndOr['op'] }).op;
+        this.skipSeparators(); // a newline may follow && and ||
+      } else if (this.isOp(';')) {
+        op = ';';
+      } else {
+        const next = this.tokens[this.i];
+        if (!next) break;
+        const nw = this.reserved();
+        if (nw && stops.includes(nw)) break;
+        throw new ShellSyntaxError(`syntax error: unexpected "${next.type === 'word' ? this.text(next) ?? 'word' : next.op}"`);
+      }
+    }
+    return list;
+  }
+
+  private pipeline(): Pipeline {
+    let negate = false;
+    if (this.reserved() === '!') {
+      negate = true;
+      this.i++;
+    }
+    const commands = [this.command()];
+    while (this.isOp('|')) {
+      this.i++;
+      this.skipSeparators();
+      commands.push(this.command());
+    }
+    return { commands, negate };
+  }
+
+  private redirects(): Redirect[] {
+    const out: Redirect[] = [];
+    for (;;) {
+      const t = this.tokens[this.i];
+      const m = t?.type === 'op' ? /^(\d)(<|>>|>&|<&|>)$/.exec(t.op) : null;
+      if (!m) return out;
+      const target = this.tokens[this.i + 1];
+      if (!target || target.type !== 'word') throw new ShellSyntaxError('syntax error: unexpected redirection');
+      out.push({ fd: Number(m[1]), op: m[2] === '<&' ? '>&' : (m[2] as Redirect['op']), target: target.word });
+      this.i += 2;
+    }
+  }
+
+  private command(): Command {
+    const w = this.reserved();
+    if (w === 'if') {
+      this.i++;
+      const branches: IfCommand['branches'] = [];
+      let otherwise: AndOr[] | undefined;
+      const cond = this.nonEmpty(this.list(['then']), 'then');
+      this.expect('then');
+      branches.push({ cond, body: this.nonEmpty(this.list(['elif', 'else', 'fi']), 'fi') });
+      for (;;) {
+        const next = this.reserved();
+        if (next === 'elif') {
+          this.i++;
+          const c = this.nonEmpty(this.list(['then']), 'then');
+          this.expect('then');
+          branches.push({ cond: c, body: this.nonEmpty(this.list(['elif', 'else', 'fi']), 'fi') });
+        } else if (next === 'else') {
+          this.i++;
+          otherwise = this.nonEmpty(this.list(['fi']), 'fi');
+        } else break;
+      }
+      this.expect('fi');
+      return { kind: 'if', branches, otherwise, redirects: this.redirects() };
+    }
+    if (w === 'for') {
+      this.i++;
+      const name = this.text(this.tokens[this.i]);
+      if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ShellSyntaxError('syntax error: bad for loop variable');
+      this.i++;
+      let items: Word[] | undefined;
+      this.skipSeparators();
+      if (this.reserved() === 'in') {
+        this.i++;
+        items = [];
+        while (this.tokens[this.i]?.type === 'word' && this.reserved() !== 'do') {
+          items.push((this.tokens[this.i++] as { word: Word }).word);
         }
       }
-      cmd.words.push(t.word);
-      continue;
+      this.skipSeparators();
+      this.expect('do');
+      const body = this.nonEmpty(this.list(['done']), 'done');
+      this.expect('done');
+      return { kind: 'for', name, items, body, redirects: this.redirects() };
     }
-    const m = /^(\d)(<|>>|>&|<&|>)$/.exec(t.op);
-    if (m) {
-      const next = tokens[++i];
-      if (!next || next.type !== 'word') throw new ShellSyntaxError('syntax error: unexpected redirection');
-      const kind = m[2] === '<&' ? '>&' : (m[2] as Redirect['op']);
-      cmd.redirects.push({ fd: Number(m[1]), op: kind, target: next.word });
-      continue;
+    if (w === 'while' || w === 'until') {
+      this.i++;
+      const cond = this.nonEmpty(this.list(['do']), 'do');
+      this.expect('do');
+      const body = this.nonEmpty(this.list(['done']), 'done');
+      this.expect('done');
+      return { kind: w, cond, body, redirects: this.redirects() };
     }
-    if (t.op === '|') {
-      endCommand('|');
-      continue;
+    if (w === '{') {
+      this.i++;
+      const body = this.nonEmpty(this.list(['}']), '}');
+      this.expect('}');
+      return { kind: 'group', body, redirects: this.redirects() };
     }
-    // ; && ||
-    if (cmd.words.length === 0 && cmd.redirects.length === 0 && pipeline.length === 0) {
-      const prev = tokens[i - 1];
-      if (t.op === ';' && !(prev?.type === 'op' && (prev.op === '&&' || prev.op === '||'))) {
-        continue; // an empty statement (blank line)
+    if (w !== undefined) throw new ShellSyntaxError(`syntax error: unexpected "${w}"`);
+    const cmd: SimpleCommand = { kind: 'simple', words: [], redirects: [] };
+    for (;;) {
+      const t = this.tokens[this.i];
+      if (!t) break;
+      if (t.type === 'word') {
+        cmd.words.push(t.word);
+        this.i++;
+        continue;
       }
-      throw new ShellSyntaxError(`syntax error: unexpected "${t.op}"`);
+      const r = this.redirects();
+      if (r.length) {
+        cmd.redirects.push(...r);
+        continue;
+      }
+      break;
     }
-    endCommand(t.op);
-    list.push({ op, pipeline });
-    pipeline = [];
-    op = t.op as AndOr['op'];
+    if (cmd.words.length === 0 && cmd.redirects.length === 0) {
+      const t = this.tokens[this.i];
+      throw new ShellSyntaxError(t ? `syntax error: unexpected "${t.type === 'op' ? t.op : 'word'}"` : 'syntax error: unexpected end of file');
+    }
+    return cmd;
   }
-  if (cmd.words.length > 0 || cmd.redirects.length > 0) pipeline.push(cmd);
-  else if (pipeline.length > 0 || op !== ';') throw new ShellSyntaxError('syntax error: unexpected end of file');
-  if (pipeline.length > 0) list.push({ op, pipeline });
-  return list;
+
+  private nonEmpty(list: AndOr[], before: string): AndOr[] {
+    if (list.length === 0) throw new ShellSyntaxError(`syntax error: unexpected "${before}"`);
+    return list;
+  }
 }
