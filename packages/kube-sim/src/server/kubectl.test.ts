@@ -273,6 +273,28 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     await ok(['set', 'image', 'pod/solo', '-n', ns, 'solo=nginx:1.28']);
   });
 
+  it('validates objects like a real API server', async () => {
+    const ns = 'validation';
+    await ok(['create', 'namespace', ns]);
+    const create = (o: unknown) => k(['create', '-f', '-', '-n', ns], JSON.stringify(o));
+    const deploy = (selector: unknown, labels: unknown, containers: unknown) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { selector, template: { metadata: { labels }, spec: { containers } } },
+    });
+    expect((await create(deploy(undefined, { a: 'b' }, [{ name: 'c', image: 'i' }]))).stderr).toContain('spec.selector: Required value');
+    expect((await create(deploy({ matchLabels: { a: 'b' } }, { a: 'x' }, [{ name: 'c', image: 'i' }]))).stderr).toContain('`selector` does not match template `labels`');
+    expect((await create(deploy({ matchLabels: { a: 'b' } }, { a: 'b' }, [{ name: 'c' }]))).stderr).toContain('spec.template.spec.containers[0].image: Required value');
+    expect((await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'l', labels: { 'bad key!': 'v' } } })).stderr).toContain('metadata.labels: Invalid value: "bad key!"');
+    expect((await create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { selector: { a: 'b' } } })).stderr).toContain('spec.ports: Required value');
+    expect((await create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p' }, spec: { resources: { requests: { storage: '1Gi' } } } })).stderr).toContain(
+      'spec.accessModes: Required value',
+    );
+    const del = await k(['delete', 'namespace', 'kube-system']);
+    expect(del.stderr).toContain('this namespace may not be deleted');
+  });
+
   it('updates status only through the status subresource', async () => {
     const ns = 'status-sub';
     await ok(['create', 'namespace', ns]);

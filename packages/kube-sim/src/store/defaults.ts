@@ -60,6 +60,7 @@ export function defaultHooks(options: DefaultsOptions): StoreHooks {
     beforeCreate(info, obj, store) {
       const key = `${info.group}/${info.resource}`;
       const spec = obj.spec as Obj | undefined;
+      validateObject(key, info.kind, info.group, obj);
       switch (key) {
         case '/namespaces':
           obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name! };
@@ -143,7 +144,21 @@ export function defaultHooks(options: DefaultsOptions): StoreHooks {
     },
     beforeUpdate(info, obj, old, store) {
       const key = `${info.group}/${info.resource}`;
-      checkImmutable(key, info.kind, info.group, obj, old);
+      // report validation and immutability problems together, as the API server does
+      const errors: ApiError[] = [];
+      for (const check of [() => validateObject(key, info.kind, info.group, obj), () => checkImmutable(key, info.kind, info.group, obj, old)]) {
+        try {
+          check();
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          errors.push(err);
+        }
+      }
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) {
+        const causes = errors.flatMap((e) => e.details?.causes ?? []).map((c) => ({ field: c.field ?? '', message: c.message ?? '', reason: c.reason }));
+        throw invalid(info.kind, info.group, obj.metadata.name ?? '', causes);
+      }
       if (key === '/services') {
         const spec = (obj.spec ?? {}) as Obj;
         const oldSpec = (old.spec ?? {}) as Obj;
@@ -225,6 +240,90 @@ function defaultWorkload(key: string, obj: KubeObject): void {
 }
 
 const IMMUTABLE = 'field is immutable';
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function labelKeyProblem(k: string): string | undefined {
+  const parts = k.split('/');
+  if (parts.length > 2) return 'a qualified name must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and \'/\'';
+  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return 'prefix part must be a lowercase RFC 1123 subdomain';
+  if (name.length > 63 || !LABEL_NAME.test(name)) return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (max 63 characters)";
+  return undefined;
+}
+
+/**
+ * The validation real API servers do that clients most often trip over (422 Invalid): label
+ * syntax, workload selectors matching template labels, containers with names and images,
+ * Service ports, PVC access modes and storage requests.
+ */
+function validateObject(key: string, kind: string, group: string, obj: KubeObject): void {
+  const causes: Array<{ field: string; message: string; reason?: string }> = [];
+  const required = (field: string, message = 'Required value') => causes.push({ field, message, reason: 'FieldValueRequired' });
+  const checkLabels = (labels: Record<string, string> | undefined, field: string) => {
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      const p = labelKeyProblem(k);
+      if (p) causes.push({ field, message: `Invalid value: "${k}": ${p}` });
+      if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) {
+        causes.push({ field, message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (max 63 characters)` });
+      }
+    }
+  };
+  const checkPodSpec = (ps: Obj | undefined, field: string) => {
+    const containers = (ps?.containers as Obj[] | undefined) ?? [];
+    if (containers.length === 0) required(`${field}.containers`);
+    containers.forEach((c, i) => {
+      if (!c.name) required(`${field}.containers[${i}].name`);
+      if (!c.image) required(`${field}.containers[${i}].image`);
+    });
+  };
+  checkLabels(obj.metadata.labels, 'metadata.labels');
+  const spec = obj.spec as Obj | undefined;
+  switch (key) {
+    case '/pods':
+      checkPodSpec(spec, 'spec');
+      break;
+    case 'apps/deployments':
+    case 'apps/replicasets':
+    case 'apps/daemonsets':
+    case 'apps/statefulsets': {
+      const selector = spec?.selector as { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined;
+      const template = spec?.template as { metadata?: { labels?: Record<string, string> }; spec?: Obj } | undefined;
+      if (!selector || (!Object.keys(selector.matchLabels ?? {}).length && !(selector.matchExpressions ?? []).length)) {
+        required('spec.selector');
+      } else {
+        const labels = template?.metadata?.labels ?? {};
+        const mismatch = Object.entries(selector.matchLabels ?? {}).some(([k, v]) => labels[k] !== v);
+        if (mismatch) causes.push({ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\`` });
+      }
+      checkLabels(template?.metadata?.labels, 'spec.template.metadata.labels');
+      checkPodSpec(template?.spec, 'spec.template.spec');
+      break;
+    }
+    case 'batch/jobs':
+      checkPodSpec((spec?.template as { spec?: Obj } | undefined)?.spec, 'spec.template.spec');
+      break;
+    case '/services': {
+      const type = spec?.type ?? 'ClusterIP';
+      const ports = (spec?.ports as Obj[] | undefined) ?? [];
+      if (type !== 'ExternalName' && spec?.clusterIP !== 'None' && ports.length === 0) required('spec.ports');
+      ports.forEach((p, i) => {
+        if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) causes.push({ field: `spec.ports[${i}].port`, message: `Invalid value: ${JSON.stringify(p.port ?? null)}: must be between 1 and 65535, inclusive` });
+      });
+      if (ports.length > 1 && ports.some((p) => !p.name)) required(`spec.ports[${ports.findIndex((p) => !p.name)}].name`);
+      break;
+    }
+    case '/persistentvolumeclaims': {
+      if (!((spec?.accessModes as unknown[] | undefined) ?? []).length) required('spec.accessModes', 'Required value: at least 1 access mode is required');
+      const storage = ((spec?.resources as Obj | undefined)?.requests as Obj | undefined)?.storage;
+      if (storage === undefined) required('spec.resources[storage]');
+      break;
+    }
+  }
+  if (causes.length) throw invalid(kind, group, obj.metadata.name ?? '', causes);
+}
 
 function omit(o: unknown, keys: string[]): Obj {
   const out = { ...((o ?? {}) as Obj) };

@@ -63,6 +63,7 @@ export interface StoreHooks {
 }
 
 const HISTORY = 50_000;
+const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const JOURNAL_COMPACT_LINES = 200_000;
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -653,6 +654,9 @@ export class Store implements ObjectStore {
     }
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
       throw conflict(info.group, info.resource, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    }
+    if (info.group === '' && info.resource === 'namespaces' && PROTECTED_NAMESPACES.has(name)) {
+      throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
     }
     if (options.dryRun) return deepClone(old);
     const policy = options.propagationPolicy ?? defaultPropagation(info);
