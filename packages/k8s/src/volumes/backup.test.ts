@@ -94,6 +94,37 @@ describe('prepareVolumeBackups', () => {
     await none.cleanup();
   });
 
+  it("a failed snapshot: 'auto' falls back to a mover on the live PVC, 'snapshot' records the error; PVCs without status are looked up", async () => {
+    const ns = 'snapfail';
+    await createNamespace(t.core, ns);
+    await createPvc(t.core, ns, 'data');
+    await startPod(t.core, ns, 'app', { claims: ['data'] });
+    await fill(t, ns, 'app', '/data/x.bin', 100_000, 9);
+    const [pvc] = await readPvcs(t, ns, ['data']);
+    const sanitised = { ...pvc, status: undefined } as V1PersistentVolumeClaim;
+    const id = t.sim.failures.add({ verb: 'create', resource: 'volumesnapshots.snapshot.storage.k8s.io', namespace: ns, status: 500, message: 'snapshotter down' });
+    try {
+      const warnings: string[] = [];
+      const auto = await prepareVolumeBackups(t.kc, ns, [sanitised], { mode: 'auto', onWarning: (m) => warnings.push(m) });
+      expect(auto.consistentAfterPrepare).toBe(false);
+      expect(auto.records()[0]).toMatchObject({ pvc: 'data', method: 'fs', capacity: '1Gi' });
+      expect(auto.records()[0]?.note).toMatch(/snapshot failed .*snapshotter down.*read live through a mover pod/);
+      expect(warnings).toHaveLength(1);
+      await backup(await newRepo(), { streams: auto.streams });
+      await auto.cleanup();
+      expect(auto.records()[0]?.error).toBeUndefined();
+      expect(auto.records()[0]?.bytes).toBeGreaterThan(100_000);
+
+      const strict = await prepareVolumeBackups(t.kc, ns, [pvc as V1PersistentVolumeClaim], { mode: 'snapshot' });
+      expect(strict.streams).toEqual([]);
+      expect(strict.records()[0]?.error).toMatch(/cannot create a VolumeSnapshot of PVC snapfail\/data: snapshotter down/);
+      await strict.cleanup();
+      expect(await managedLeftovers(t, ns)).toEqual([]);
+    } finally {
+      t.sim.failures.remove(id);
+    }
+  });
+
   it('a PVC that cannot be read is a warning and a record with an error; the others are backed up', async () => {
     const ns = 'mixed';
     await createNamespace(t.core, ns);

@@ -180,8 +180,14 @@ export async function prepareVolumeBackups(
         warn(`cannot list VolumeSnapshotClasses: ${errorMessage(err)}; volumes are read through mover pods`);
       }
     }
-    for (const pvc of pvcs) {
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const given of pvcs) {
+      let pvc = given;
       const name = pvc.metadata?.name ?? '';
+      if (!pvc.status?.phase && name) {
+        // an object without status (e.g. sanitised): ask the cluster
+        pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace }).catch(() => given);
+      }
       const record: VolumeRecord = {
         pvc: name,
         storageClass: pvc.spec?.storageClassName ?? undefined,

@@ -97,6 +97,8 @@ export function moverPodSpec(namespace: string, name: string, claim: string, opt
           imagePullPolicy: 'IfNotPresent',
           command: ['sleep', String(MOVER_LIFETIME_SECONDS)],
           resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+          // root (the image's user) reads every file; nothing more is needed
+          securityContext: { allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } },
           volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: options.readOnly }],
         },
       ],

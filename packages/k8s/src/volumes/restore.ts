@@ -23,6 +23,8 @@ export interface VolumeRestoreOptions {
   timeoutMs?: number;
   /** How long the mover may take to run, PVC binding included (default 5 min). */
   startTimeoutMs?: number;
+  /** Told of problems that do not fail the restore (a mover pod that could not be deleted). */
+  onWarning?(msg: string): void;
 }
 
 export interface VolumeRestoreResult {
@@ -113,9 +115,10 @@ export async function restoreVolumeData(
     destroy();
     const pod = mover?.name ?? created;
     if (pod) {
-      await deletePod(kc, namespace, pod).catch(() => {});
+      await deletePod(kc, namespace, pod).catch((err: unknown) => opts.onWarning?.(`could not delete mover pod ${namespace}/${pod}: ${errorMessage(err)}`));
       // a ReadWriteOncePod volume is free only once the mover is gone
-      await waitPodsGone(kc, namespace, [pod]).catch(() => {});
+      const left = await waitPodsGone(kc, namespace, [pod]).catch(() => [pod]);
+      if (left.length) opts.onWarning?.(`mover pod ${namespace}/${pod} is still terminating`);
     }
   }
 }
