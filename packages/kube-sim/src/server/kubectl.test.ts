@@ -355,6 +355,8 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     await ok(['delete', 'configmap', 'held', '-n', ns, '--wait=false']);
     const held = await json(['get', 'configmap', 'held', '-n', ns]);
     expect(held.metadata).toHaveProperty('deletionTimestamp');
+    const more = await k(['patch', 'configmap', 'held', '-n', ns, '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/more"}]']);
+    expect(more.stderr).toContain('no new finalizers can be added if the object is being deleted');
     await ok(['patch', 'configmap', 'held', '-n', ns, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
     expect((await k(['get', 'configmap', 'held', '-n', ns])).code).not.toBe(0);
   });
