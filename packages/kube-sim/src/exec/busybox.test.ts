@@ -95,7 +95,12 @@ describe('busybox', () => {
     expect((await sh('for i in 1 2 3 4; do if [ $i = 3 ]; then break; fi; echo $i; done')).stdout.toString()).toBe('1\n2\n');
     expect((await sh('for i in 1 2 3; do if [ $i = 2 ]; then continue; fi; echo $i; done')).stdout.toString()).toBe('1\n3\n');
     expect((await exec(['sh', '-c', 'for a; do echo $a; done', 'sh', 'x', 'y'])).stdout.toString()).toBe('x\ny\n');
-    expect((await sh('n=0; while [ $n != 3 ]; do n=$(echo) ; n=3; echo loop; done')).code).toBe(2); // no $(…)
+    expect((await sh('n=0; while [ $n != 3 ]; do n=$(echo 3); echo loop; done')).stdout.toString()).toBe('loop\n');
+    expect((await sh('echo one > /data/n; v=$(cat /data/n); echo "[$v]" `echo back` "$(echo "nested $(echo deep)")"')).stdout.toString()).toBe(
+      '[one] back nested deep\n',
+    );
+    expect((await sh('for f in $(echo a b); do echo $f; done')).stdout.toString()).toBe('a\nb\n');
+    expect((await sh('echo $((1+1))')).code).toBe(2);
     expect((await sh('touch /data/w; while test -e /data/w; do rm /data/w; echo once; done')).stdout.toString()).toBe('once\n');
     expect((await sh('until test -e /data/u; do touch /data/u; echo made; done')).stdout.toString()).toBe('made\n');
     expect((await sh('{ echo a; echo b; } > /data/grouped; cat /data/grouped')).stdout.toString()).toBe('a\nb\n');

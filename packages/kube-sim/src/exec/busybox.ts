@@ -1258,14 +1258,15 @@ async function runList(list: AndOr[], proc: Proc): Promise<number> {
   return status;
 }
 
-function expand(word: Word, proc: Proc): { text: string; globbable: boolean } {
+async function expand(word: Word, proc: Proc): Promise<{ text: string; globbable: boolean }> {
   let text = '';
   let globbable = false;
   for (const seg of word) {
     if (seg.kind === 'text') {
       text += seg.text;
       if (!seg.quoted && /[*?[]/.test(seg.text)) globbable = true;
-    } else if (seg.name === '?') text += String(proc.status);
+    } else if (seg.kind === 'cmd') text += await substitute(seg.script, proc);
+    else if (seg.name === '?') text += String(proc.status);
     else if (seg.name === '$') text += '1';
     else if (seg.name === '#') text += String(Math.max(0, (proc.args?.length ?? 1) - 1));
     else if (seg.name === '@' || seg.name === '*') text += (proc.args ?? []).slice(1).join(' ');
@@ -1273,6 +1274,32 @@ function expand(word: Word, proc: Proc): { text: string; globbable: boolean } {
     else text += proc.env[seg.name] ?? '';
   }
   return { text, globbable };
+}
+
+/** `$(…)`: runs the script in a subshell and returns its output without trailing newlines. */
+async function substitute(script: string, proc: Proc): Promise<string> {
+  const chunks: Buffer[] = [];
+  const sub: Proc = {
+    ...proc,
+    env: { ...proc.env },
+    stdin: Readable.from([]),
+    stdout: new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(Buffer.from(c));
+        cb();
+      },
+    }),
+  };
+  try {
+    proc.status = await runList(parse(script), sub);
+  } catch (e) {
+    if (e instanceof ExitRequest) proc.status = e.code;
+    else if (e instanceof ShellSyntaxError) {
+      await err(proc, `sh: ${e.message}`);
+      proc.status = 2;
+    } else if (!(e instanceof LoopControl)) throw e;
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\n+$/, '');
 }
 
 async function glob(pattern: string, proc: Proc): Promise<string[]> {
@@ -1315,8 +1342,8 @@ async function glob(pattern: string, proc: Proc): Promise<string[]> {
 async function expandWords(words: Word[], proc: Proc): Promise<string[]> {
   const out: string[] = [];
   for (const w of words) {
-    const { text, globbable } = expand(w, proc);
-    const allVars = w.every((s) => s.kind === 'var' && !s.quoted);
+    const { text, globbable } = await expand(w, proc);
+    const allVars = w.every((s) => s.kind !== 'text' && !s.quoted);
     if (allVars) {
       out.push(...text.split(/\s+/).filter(Boolean));
       continue;
@@ -1344,7 +1371,7 @@ async function openRedirects(cmd: SimpleCommand, proc: Proc): Promise<{ proc: Pr
   const p: Proc = { ...proc };
   const opened: Writable[] = [];
   for (const r of cmd.redirects) {
-    const target = expand(r.target, proc).text;
+    const target = (await expand(r.target, proc)).text;
     if (r.op === '>&') {
       const src = target === '1' ? p.stdout : target === '2' ? p.stderr : undefined;
       if (!src) throw new Error(`${target}: bad file descriptor`);
@@ -1399,7 +1426,7 @@ async function runSimple(cmd: SimpleCommand, proc: Proc): Promise<number> {
   try {
     redirected = await openRedirects(cmd, proc);
   } catch (e) {
-    await err(proc, `sh: can't create ${expand(cmd.redirects[0]?.target ?? [], proc).text}: ${errorMessage(e)}`);
+    await err(proc, `sh: can't create ${(await expand(cmd.redirects[0]?.target ?? [], proc)).text}: ${errorMessage(e)}`);
     return 1;
   }
   const p = redirected.proc;
@@ -1462,7 +1489,7 @@ async function withRedirects(redirects: SimpleCommand['redirects'], proc: Proc, 
   try {
     redirected = await openRedirects({ kind: 'simple', words: [], redirects }, proc);
   } catch (e) {
-    await err(proc, `sh: can't create ${expand(redirects[0]?.target ?? [], proc).text}: ${errorMessage(e)}`);
+    await err(proc, `sh: can't create ${(await expand(redirects[0]?.target ?? [], proc)).text}: ${errorMessage(e)}`);
     return 1;
   }
   try {

@@ -2,12 +2,16 @@
  * The parser of kube-sim's `sh -c`: simple commands joined by `;`, `&&`, `||`, newlines and
  * pipes, with quoting ('…', "…", \), variables ($VAR, ${VAR}, $?) and redirections
  * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`), and the compound commands if/elif/else, for,
- * while/until, `{ …; }` and `!` pipelines. `case`, subshells, functions and `$(…)` are refused
- * with a syntax error.
+ * while/until, `{ …; }`, `!` pipelines and command substitution (`$(…)`, backquotes). `case`,
+ * subshells, functions and arithmetic are refused with a syntax error.
  */
 
 /** A piece of a word; variables are expanded when the command runs (for `$?`). */
-export type Segment = { kind: 'text'; text: string; quoted: boolean } | { kind: 'var'; name: string; quoted: boolean };
+export type Segment =
+  | { kind: 'text'; text: string; quoted: boolean }
+  | { kind: 'var'; name: string; quoted: boolean }
+  /** `$(…)` or backquotes: the script's output, run when the word is expanded. */
+  | { kind: 'cmd'; script: string; quoted: boolean };
 export type Word = Segment[];
 
 export interface Redirect {
@@ -76,6 +80,24 @@ function isNameChar(c: string | undefined, first: boolean): boolean {
   return first ? /[A-Za-z_]/.test(c) : /[A-Za-z0-9_]/.test(c);
 }
 
+/** The index of the `)` closing the `$(` whose body starts at `from` (quotes and nesting aware). */
+function closingParen(src: string, from: number): number {
+  let depth = 1;
+  for (let j = from; j < src.length; j++) {
+    const c = src[j];
+    if (c === '\\') j++;
+    else if (c === "'") {
+      const end = src.indexOf("'", j + 1);
+      if (end < 0) break;
+      j = end;
+    } else if (c === '"') {
+      for (j++; j < src.length && src[j] !== '"'; j++) if (src[j] === '\\') j++;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return j;
+  }
+  throw new ShellSyntaxError('unterminated command substitution: unexpected end of file');
+}
+
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -109,7 +131,14 @@ export function tokenize(src: string): Token[] {
       i = end + 1;
       return true;
     }
-    if (next === '(') throw new ShellSyntaxError('command substitution is not supported');
+    if (next === '(') {
+      if (src[i + 2] === '(') throw new ShellSyntaxError('arithmetic expansion is not supported');
+      const end = closingParen(src, i + 2);
+      word ??= [];
+      word.push({ kind: 'cmd', script: src.slice(i + 2, end), quoted });
+      i = end + 1;
+      return true;
+    }
     if (isNameChar(next, true)) {
       let j = i + 1;
       while (isNameChar(src[j], false)) j++;
@@ -119,6 +148,20 @@ export function tokenize(src: string): Token[] {
       return true;
     }
     return false;
+  };
+
+  const readBackquote = (quoted: boolean) => {
+    // at src[i] === '`'
+    let j = i + 1;
+    let script = '';
+    for (; j < src.length && src[j] !== '`'; j++) {
+      if (src[j] === '\\' && '`$\\'.includes(src[j + 1] ?? '')) j++;
+      script += src[j];
+    }
+    if (j >= src.length) throw new ShellSyntaxError('unterminated command substitution: unexpected end of file');
+    word ??= [];
+    word.push({ kind: 'cmd', script, quoted });
+    i = j + 1;
   };
 
   while (i < src.length) {
@@ -160,7 +203,7 @@ export function tokenize(src: string): Token[] {
         } else if (d === '$' && readVar(true)) {
           // consumed
         } else if (d === '`') {
-          throw new ShellSyntaxError('command substitution is not supported');
+          readBackquote(true);
         } else {
           pushText(d, true);
           i++;
@@ -172,7 +215,7 @@ export function tokenize(src: string): Token[] {
         i++;
       }
     } else if (c === '`') {
-      throw new ShellSyntaxError('command substitution is not supported');
+      readBackquote(false);
     } else if (c === '(' || c === ')') {
       throw new ShellSyntaxError(`syntax error: unexpected "${c}"`);
     } else if (c === ';' || c === '&' || c === '|') {
