@@ -105,4 +105,42 @@ describe('backupNamespace', () => {
     expect(second.snapshot.stats.bytesAdded).toBeLessThan(first.snapshot.stats.bytesAdded / 2);
     expect(second.snapshot.stats.bytesTotal).toBeGreaterThan(second.snapshot.stats.bytesAdded);
   });
+
+  it('runs pre hooks before and post hooks after capture, records them, and fails on a fatal pre hook', async () => {
+    const calls: string[] = [];
+    const record = (phase: 'pre' | 'post', fatal = false) => ({ pod: 'p', container: 'c', phase, command: ['true'], stdout: '', stderr: '', durationMs: 1, ok: !fatal, onError: fatal ? ('Fail' as const) : ('Continue' as const), ...(fatal ? { fatal: true, exitCode: 1 } : { exitCode: 0 }) });
+    setIntegrationModules({
+      volumes: null,
+      hooks: {
+        runHooks: async (_kc, _ns, pods, phase) => {
+          calls.push(`${phase}:${pods.length}`);
+          return [record(phase)];
+        },
+      },
+    });
+    try {
+      const repo = await memoryRepo();
+      const r = await backupNamespace(repo, h.kubeConfig(), { namespace: 'guestbook', name: 'hooked', volumes: 'none' });
+      expect(calls).toEqual(['pre:6', 'post:6']);
+      expect(r.manifest.hooks.map((x) => x.phase)).toEqual(['pre', 'post']);
+
+      calls.length = 0;
+      setIntegrationModules({
+        volumes: null,
+        hooks: {
+          runHooks: async (_kc, _ns, _pods, phase) => {
+            calls.push(phase);
+            return [record(phase, phase === 'pre')];
+          },
+        },
+      });
+      await expect(backupNamespace(repo, h.kubeConfig(), { namespace: 'guestbook', name: 'hook-fails', volumes: 'none' })).rejects.toMatchObject({ code: 'EHOOK' });
+      // the post hooks still ran (e.g. to resume a frozen database)
+      expect(calls).toEqual(['pre', 'post']);
+      expect((await listSnapshots(repo)).length).toBe(1);
+      expect((await readAuditLog(repo)).at(-1)).toMatchObject({ target: 'hook-fails', outcome: 'failure' });
+    } finally {
+      setIntegrationModules({ volumes: null, hooks: null });
+    }
+  });
 });

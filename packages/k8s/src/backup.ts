@@ -72,6 +72,8 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
 
   if (!isValidRecordName(name)) throw new K8sError('EUSAGE', `invalid backup name "${name}": use lower-case letters, digits, '-' and '.'`);
   let volumes: VolumeBackups | undefined;
+  const hooks: HookRecord[] = [];
+  let runPost: (() => Promise<void>) | undefined;
   try {
     log.progress('connect', `connecting to ${info.server} (context ${info.context})`);
     if (!options.actor) identity = await whoAmI(client, options.signal);
@@ -83,11 +85,20 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
     const capture = await log.timed('capture', () => captureNamespace(client, log, { namespace, includeResources: options.includeResources, excludeResources: options.excludeResources, labelSelector: options.labelSelector, signal: options.signal }));
     if (options.failOnWarning && log.warnings.length) throw warningsError(log.warnings);
 
-    const hooks: HookRecord[] = [];
     const hooksModule = options.hooks === false ? undefined : await loadHooksModule();
     if (hooksModule && capture.pods.length) {
       log.progress('hooks', 'running pre-backup hooks');
-      hooks.push(...(await hooksModule.runHooks(client.kc, namespace, capture.pods, 'pre', { signal: options.signal, onWarning: (m) => log.warn('hook.warning', m) })));
+      runPost = async () => {
+        runPost = undefined;
+        const post = await hooksModule.runHooks(client.kc, namespace, capture.pods, 'post', { signal: options.signal, onWarning: (m) => log.warn('hook.warning', m) });
+        hooks.push(...post);
+        for (const r of post) log.info('hook.post', `post-hook in ${String(r.pod)}: ${r.ok ? 'ok' : `failed (${String(r.error ?? r.exitCode)})`}`, { pod: r.pod, ok: r.ok });
+      };
+      const pre = await hooksModule.runHooks(client.kc, namespace, capture.pods, 'pre', { signal: options.signal, onWarning: (m) => log.warn('hook.warning', m) });
+      hooks.push(...pre);
+      for (const r of pre) log.info('hook.pre', `pre-hook in ${String(r.pod)}: ${r.ok ? 'ok' : `failed (${String(r.error ?? r.exitCode)})`}`, { pod: r.pod, ok: r.ok });
+      const fatalHook = pre.find((r) => r.fatal);
+      if (fatalHook) throw new K8sError('EHOOK', `pre-backup hook in pod ${String(fatalHook.pod)} failed (hook-on-error: Fail): ${String(fatalHook.error ?? `exit code ${String(fatalHook.exitCode)}`)}`);
     }
 
     const pvcs = capture.objects.filter((o) => o.ref.kind === 'PersistentVolumeClaim' && o.ref.group === '').map((o) => o.object);
@@ -104,16 +115,18 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
           signal: options.signal,
           onWarning: (m) => log.warn('volume.warning', m),
         });
+        if (volumes.consistentAfterPrepare && runPost) await runPost();
       }
     } else if (pvcs.length) {
       log.info('volumes.none', `volume data of ${pvcs.length} PVC(s) left out (volumes: none)`);
     }
     if (options.failOnWarning && log.warnings.length) throw warningsError(log.warnings);
 
-    const result = await save(repo, { name, namespace, identity, info, started, capture, hooks, volumes, log, options, volumesMode });
-    if (hooksModule && capture.pods.length) {
-      hooks.push(...(await hooksModule.runHooks(client.kc, namespace, capture.pods, 'post', { signal: options.signal, onWarning: (m) => log.warn('hook.warning', m) })));
-    }
+    // post hooks run once the volume data has been read, before the manifest is written
+    const beforeManifest = async () => {
+      if (runPost) await runPost();
+    };
+    const result = await save(repo, { name, namespace, identity, info, started, capture, hooks, volumes, log, options, volumesMode, beforeManifest });
     if (options.failOnWarning && log.warnings.length) {
       await deleteSnapshots(repo, [result.snapshot.id]);
       throw warningsError(log.warnings);
@@ -132,6 +145,8 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
     await audit('failure', { error: e.message, code: (e as { code?: string }).code });
     throw err;
   } finally {
+    // post hooks run even when the backup failed after the pre hooks (e.g. to resume a database)
+    if (runPost) await runPost().catch((err: unknown) => log.warn('hook.post', `post hooks failed: ${(err as Error).message}`));
     if (volumes) await volumes.cleanup().catch((err: unknown) => log.warn('volumes.cleanup', `cleaning up volume copies failed: ${(err as Error).message}`));
   }
 }
@@ -152,6 +167,7 @@ interface SaveContext {
   log: OperationLog;
   options: BackupNamespaceOptions;
   volumesMode: VolumeMode;
+  beforeManifest(): Promise<void>;
 }
 
 function buildManifest(c: SaveContext, volumeRecords: VolumeRecord[]): BackupManifest {
@@ -214,6 +230,7 @@ async function save(repo: Repository, c: SaveContext): Promise<{ snapshot: Snaps
   let manifest!: BackupManifest;
   const volumeStreams = c.volumes?.streams ?? [];
   if (!volumeStreams.length) {
+    await c.beforeManifest();
     manifest = buildManifest(c, []);
     c.log.info('save', `saving ${documents.length} documents`);
     documents.push({ name: MANIFEST_DOC, data: JSON.stringify(manifest, null, 1), mediaType: JSON_TYPE });
@@ -246,11 +263,13 @@ async function save(repo: Repository, c: SaveContext): Promise<{ snapshot: Snaps
   });
   for (const p of ends) p.catch(() => {});
   const volumes = c.volumes!;
+  const dataRead = Promise.all(ends).then(() => c.beforeManifest());
+  dataRead.catch(() => {});
   const meta = (which: 'manifest' | 'log'): NamedStream => ({
     name: which === 'manifest' ? MANIFEST_DOC : LOG_DOC,
     mediaType: which === 'manifest' ? JSON_TYPE : 'application/x-ndjson',
     stream: (async function* () {
-      await Promise.all(ends);
+      await dataRead;
       if (which === 'manifest') {
         manifest = buildManifest(c, volumes.records());
         yield Buffer.from(JSON.stringify(manifest, null, 1));

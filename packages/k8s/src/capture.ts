@@ -185,6 +185,7 @@ async function captureDependencies(
   ctx: { namespace: string; objects: CapturedObject[]; filter: ResourceFilter; allTypes: ResourceType[]; signal?: AbortSignal },
 ): Promise<CapturedObject[]> {
   const out: CapturedObject[] = [];
+  const requested = new Set<string>();
   const typeOf = (loc: ResourceLocation) => ctx.allTypes.find((t) => t.group === loc.group && t.resource === loc.resource);
   const fetch = async (loc: ResourceLocation, name: string, why: string, quietNotFound = false): Promise<void> => {
     const t = typeOf(loc);
@@ -193,7 +194,9 @@ async function captureDependencies(
       log.info('skip.dependency', `${t.kind} ${name} (${why}) left out by --exclude-resources`);
       return;
     }
-    if (out.some((o) => o.ref.resource === t.resource && o.ref.group === t.group && o.ref.name === name)) return;
+    const key = `${t.group}/${t.resource}/${name}`;
+    if (requested.has(key)) return;
+    requested.add(key);
     try {
       const obj = await client.get({ ...loc, version: t.version }, undefined, name, ctx.signal);
       const ref: ObjectRef = { group: t.group, version: t.version, resource: t.resource, kind: t.kind, name };

@@ -17,6 +17,7 @@ export type K8sErrorCode =
   | 'EUSAGE'
   | 'EEXISTS'
   | 'EWARNINGS'
+  | 'EHOOK'
   | 'EAPI';
 
 /** A permission the caller lacks: `kubectl auth can-i <verb> <resource>[.<group>] [-n <namespace>]`. */

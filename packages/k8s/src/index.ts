@@ -7,11 +7,32 @@ export * from './context.js';
 export { toClient, type ClusterTarget } from './connection.js';
 export * from './discovery.js';
 export { captureNamespace, imagesOf, type CaptureOptions, type CaptureResult, type CapturedObject, type ImageRecord, type SkippedObject } from './capture.js';
-export * from './layout.js';
+export {
+  TAG_PREFIX,
+  KIND_NAMESPACE_BACKUP,
+  KIND_RESTORE_RECORD,
+  KIND_VERIFY_RECORD,
+  MANIFEST_DOC,
+  LOG_DOC,
+  RESTORE_DOC,
+  VERIFY_DOC,
+  RESOURCES_PREFIX,
+  VOLUMES_PREFIX,
+  tag,
+  tagValue,
+  resourceDocName,
+  parseResourceDocName,
+  defaultBackupName,
+  isValidRecordName,
+  type RecordKind,
+} from './layout.js';
 export * from './log.js';
 export * from './manifest.js';
-export type { VolumeMode, VolumeRecord, VolumeRestoreRecord, HookRecord, VolumeBackups, VolumeStream } from './integration.js';
+export type { VolumeMode, VolumeBackups } from './integration.js';
 export { setIntegrationModules, type VolumesModule, type HooksModule } from './integration.js';
 export { backupNamespace, type BackupNamespaceOptions, type BackupNamespaceResult } from './backup.js';
 export * from './restore/index.js';
 export { findBackup, listBackupSnapshots, readManifest, readLog, readBackupObjects, writeRecord, listRecords, type BackupHandle, type StoredObject, type WriteRecordOptions } from './records.js';
+export * from './volumes/index.js';
+export * from './hooks.js';
+export * from './exec.js';

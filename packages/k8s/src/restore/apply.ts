@@ -320,6 +320,11 @@ async function restoreVolumes(
     try {
       const stream = await restoreItemStream(repo, plan.backup.snapshot, v.item);
       const rec = await mod.restoreVolumeData(client.kc, plan.targetNamespace, v.pvc, stream, { moverImage: options.moverImage, signal: options.signal, onWarning: (m) => log.warn('restore.warning', m) });
+      if (rec.ok === false) {
+        out.push({ ...rec, pvc: v.pvc, outcome: 'failed', reason: rec.error ?? 'the volume module reported a failure' });
+        log.warn('restore.warning', `data of PVC ${v.pvc} not restored: ${rec.error ?? 'unknown error'}`);
+        continue;
+      }
       out.push({ ...rec, pvc: v.pvc, outcome: 'restored' });
       log.info('volume.restored', `data of PVC ${v.pvc} restored (${v.bytes} bytes)`, { pvc: v.pvc, bytes: v.bytes });
     } catch (err) {
