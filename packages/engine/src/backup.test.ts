@@ -93,6 +93,17 @@ describe.each([
     expect((await readTree(out)).get('regions.bin')!.data!.equals(big)).toBe(true);
   });
 
+  it('restores many multi-blob files with few open handles (eviction under concurrency)', async () => {
+    const src = await dir();
+    for (let i = 0; i < 60; i++) await writeFile(join(src, `f${i}`), randomBytesSeeded(20_000 + i * 9_000, i));
+    const repo = await initTestRepo(new MemoryStorage(), 'pw', { packSize: 256 * 1024 });
+    const snap = await backup(repo, { directory: src }, { saver: { workers } });
+    const out = await dir();
+    await restoreDirectory(repo, snap, out, { maxOpenFiles: 3, concurrency: 4, workers });
+    const [a, b] = [await readTree(src), await readTree(out)];
+    for (const [p, e] of a) expect(b.get(p)?.data?.equals(e.data!), p).toBe(true);
+  });
+
   it('saves documents and streams, and reads them back', async () => {
     const repo = await initTestRepo();
     const large = randomBytesSeeded(3 << 20, 11);

@@ -15,14 +15,19 @@ import type { Repository } from './repository.js';
 import { findSnapshot } from './snapshots.js';
 import type { IndexEntry, NamedItem, ProgressListener, Snapshot, TreeNode } from './types.js';
 import { mapLimit } from './util/concurrency.js';
+import { DecodePool } from './pipeline/decode-pool.js';
 
 export interface RestoreOptions {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
   /** Only restore paths (relative, `/`-separated) for which this returns true. */
   include?: (path: string, node: TreeNode) => boolean;
-  /** Packs read at once (default 4). */
+  /** Packs read at once (default 3). */
   concurrency?: number;
+  /** Decode worker threads (default: one per CPU, at most 4; 0 decodes on this thread). */
+  workers?: number;
+  /** Files kept open at once (default 128). */
+  maxOpenFiles?: number;
 }
 
 export interface RestoreResult {
@@ -127,7 +132,8 @@ async function writeFiles(
     }
   });
 
-  const handles = new HandleCache(files);
+  const handles = new HandleCache(files, options.maxOpenFiles ?? 128);
+  const pool = new DecodePool(repo, options.workers);
   try {
     // Files without content still need to exist (and be truncated).
     for (let i = 0; i < files.length; i++) {
@@ -138,17 +144,19 @@ async function writeFiles(
       }
     }
     const remaining = files.map((f) => f.node.content?.length ?? 0);
-    await mapLimit([...byPack], options.concurrency ?? 4, async ([packId, blobs]) => {
+    await mapLimit([...byPack], options.concurrency ?? 3, async ([packId, blobs]) => {
       if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
       const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
-      for await (const { entry, plain } of readBlobs(repo, packId, slots.map((s) => s.entry))) {
-        for (const place of blobs.get(entry.id)!.places) {
-          await handles.use(place.file, (h) => h.write(plain, 0, plain.length, place.offset).then(() => {}));
-          progress.bytesDone += plain.length;
-          progress.currentItem = files[place.file]!.path;
-          if (--remaining[place.file]! === 0) {
-            progress.filesDone++;
-            await handles.finish(place.file);
+      for await (const decoded of readBlobs(repo, pool, packId, slots.map((s) => s.entry))) {
+        for (const { entry, plain } of decoded) {
+          for (const place of blobs.get(entry.id)!.places) {
+            await handles.use(place.file, (h) => h.write(plain, 0, plain.length, place.offset).then(() => {}));
+            progress.bytesDone += plain.length;
+            progress.currentItem = files[place.file]!.path;
+            if (--remaining[place.file]! === 0) {
+              progress.filesDone++;
+              await handles.finish(place.file);
+            }
           }
         }
         progress.tick();
@@ -156,6 +164,7 @@ async function writeFiles(
     });
   } finally {
     await handles.closeAll();
+    await pool.close();
   }
 }
 
@@ -165,11 +174,12 @@ async function writeFiles(
  */
 async function* readBlobs(
   repo: Repository,
+  pool: DecodePool,
   packId: string,
   entries: IndexEntry[],
-): AsyncGenerator<{ entry: IndexEntry; plain: Buffer }> {
+): AsyncGenerator<Array<{ entry: IndexEntry; plain: Uint8Array }>> {
   const MAX_GAP = 256 * 1024;
-  const MAX_SPAN = 8 << 20;
+  const MAX_SPAN = 4 << 20;
   let i = 0;
   while (i < entries.length) {
     let j = i + 1;
@@ -180,11 +190,9 @@ async function* readBlobs(
       j++;
     }
     const span = await repo.storage.get(packKey(packId), { offset: start, length: end - start });
-    for (let k = i; k < j; k++) {
-      const e = entries[k]!;
-      const sealed = span.subarray(e.offset - start, e.offset - start + e.length);
-      yield { entry: e, plain: repo.decodeBlob(e.id, sealed) };
-    }
+    const group = entries.slice(i, j);
+    const plains = await pool.decode(span, group.map((e) => ({ id: e.id, offset: e.offset - start, length: e.length })));
+    yield group.map((entry, k) => ({ entry, plain: plains[k]! }));
     i = j;
   }
 }
@@ -194,9 +202,10 @@ class HandleCache {
   private readonly open = new Map<number, Promise<FileHandle>>();
   private readonly created = new Set<number>();
   private readonly users = new Map<number, number>();
-  private readonly limit = 128;
-
-  constructor(private readonly files: FileTarget[]) {}
+  constructor(
+    private readonly files: FileTarget[],
+    private readonly limit: number,
+  ) {}
 
   async use<T>(file: number, fn: (h: FileHandle) => Promise<T>): Promise<T> {
     let handle = this.open.get(file);
@@ -210,10 +219,11 @@ class HandleCache {
         ? openFile(path, CREATE_NOFOLLOW, 0o600).catch(() => rm(path, { force: true }).then(() => openFile(path, 'wx', 0o600)))
         : openFile(path, 'r+');
       this.open.set(file, handle);
-      await this.evict(file);
     }
+    // Counted as a user before any await, so nobody evicts the handle from under this write.
     this.users.set(file, (this.users.get(file) ?? 0) + 1);
     try {
+      await this.evict(file);
       return await fn(await handle);
     } finally {
       this.users.set(file, this.users.get(file)! - 1);
@@ -254,9 +264,9 @@ class HandleCache {
 
   async closeAll(): Promise<void> {
     for (const file of [...this.open.keys()]) {
-      const handle = this.open.get(file)!;
+      const handle = this.open.get(file);
       this.open.delete(file);
-      await (await handle).close().catch(() => {});
+      await handle?.then((h) => h.close()).catch(() => {});
     }
   }
 }

@@ -251,6 +251,7 @@ export class BlobSaver {
       }
       return this.wake();
     }
+    if (msg.t !== 'chunks') return;
     const job = this.jobs.get(msg.job);
     if (!job) return;
     if (msg.error) {

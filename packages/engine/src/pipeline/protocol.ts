@@ -20,7 +20,9 @@ export type ToWorker =
    * them as one job; with `toEof`, read on to the end of the file.
    */
   | { t: 'file'; job: number; path: string; offset: number; length: number; toEof: boolean }
-  | { t: 'resolve'; store: string[]; drop: string[] };
+  | { t: 'resolve'; store: string[]; drop: string[] }
+  /** Authenticate, decompress and id-check blobs lying at the given offsets of `data` (restore). */
+  | { t: 'decode'; req: number; data: Uint8Array; blobs: Array<{ id: string; offset: number; length: number }> };
 
 export interface ChunkRef {
   id: string;
@@ -36,6 +38,7 @@ export interface SealedBlob {
 export type FromWorker =
   | { t: 'chunks'; job: number; chunks: ChunkRef[]; final: boolean; error?: string }
   | { t: 'sealed'; blobs: SealedBlob[] }
+  | { t: 'decoded'; req: number; plains: Uint8Array[]; error?: string }
   | { t: 'error'; message: string };
 
 export interface Outgoing<M> {

@@ -1,7 +1,8 @@
 /** The work a chunk worker does, independent of how messages reach it (thread or inline). */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createZstdCodec, type Codec } from '../compression.js';
-import { contentId, sealPayload } from '../crypto.js';
+import { contentId, open, sealPayload } from '../crypto.js';
+import { IntegrityError } from '../errors.js';
 import { createCutFinder, gearTable, StreamChunker, type CutFinder } from '../chunker.js';
 import type { ChunkRef, FromWorker, Outgoing, SealedBlob, ToWorker, WorkerInit } from './protocol.js';
 
@@ -44,7 +45,23 @@ export class WorkerCore {
     else if (msg.t === 'file') {
       this.files.push(msg);
       if (!this.reading) void this.readFiles();
-    } else this.resolve(msg.store, msg.drop);
+    } else if (msg.t === 'decode') this.decode(msg);
+    else this.resolve(msg.store, msg.drop);
+  }
+
+  private decode(msg: Extract<ToWorker, { t: 'decode' }>): void {
+    try {
+      const plains = msg.blobs.map(({ id, offset, length }) => {
+        const what = `blob ${id}`;
+        const plain = this.codec.unpack(open(this.encKey, msg.data.subarray(offset, offset + length), what), what);
+        if (contentId(this.idKey, plain) !== id) throw new IntegrityError(`${what}: content does not match its id`);
+        // Plaintext that is a view of the message's buffer (a raw blob) is copied so it can move.
+        return plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength ? plain : Uint8Array.prototype.slice.call(plain);
+      });
+      this.send({ msg: { t: 'decoded', req: msg.req, plains }, transfer: plains.map((p) => p.buffer as ArrayBuffer) });
+    } catch (err) {
+      this.send({ msg: { t: 'decoded', req: msg.req, plains: [], error: (err as Error).message }, transfer: [] });
+    }
   }
 
   private data(job: number, data: Uint8Array, final: boolean): Outgoing<FromWorker> {
