@@ -2,13 +2,15 @@
  * prepareVolumeBackups: method choice (auto/snapshot/fs/none), PVCs that cannot be read,
  * parallelism, abort and cleanup — against kube-sim with the real client-node and the engine.
  */
-import { CustomObjectsApi, StorageV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { MemoryStorage, Repository, backup } from '@kubectl-backup/engine';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { MemoryStorage, Repository, backup, restoreItemStream } from '@kubectl-backup/engine';
+import { DEV_NAMESPACE } from '@kubectl-backup/kube-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNamespace, createPvc, podNames, pseudoRandom, sh, startPod, startVolumeSim, waitFor, type VolumeSim } from '../test-support/volumes.js';
 import { prepareVolumeBackups, type VolumeStream } from './backup.js';
 import { MOVER_PREFIX } from './mover.js';
+import { restoreVolumeData } from './restore.js';
 import { CLONE_PREFIX } from './snapshots.js';
 
 const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -177,6 +179,29 @@ describe('prepareVolumeBackups', () => {
     } finally {
       t.sim.failures.remove(id);
     }
+  });
+
+  it('works for a namespace-limited user (edit role): fs through movers, a warning about snapshot classes', async () => {
+    const ns = DEV_NAMESPACE;
+    await createPvc(t.core, ns, 'data');
+    await startPod(t.core, ns, 'app', { claims: ['data'] });
+    await fill(t, ns, 'app', '/data/x.bin', 50_000, 5);
+    const dev = new KubeConfig();
+    dev.loadFromFile(t.sim.kubeconfigPath);
+    dev.setCurrentContext('dev');
+    const pvc = await dev.makeApiClient(CoreV1Api).readNamespacedPersistentVolumeClaim({ name: 'data', namespace: ns });
+    const warnings: string[] = [];
+    const prepared = await prepareVolumeBackups(dev, ns, [pvc], { mode: 'auto', onWarning: (m) => warnings.push(m) });
+    const repo = await newRepo();
+    const snap = await backup(repo, { streams: prepared.streams });
+    await prepared.cleanup();
+    expect(prepared.records()[0]).toMatchObject({ pvc: 'data', method: 'fs' });
+    expect(prepared.records()[0]?.error).toBeUndefined();
+    expect(warnings.join('\n')).toMatch(/VolumeSnapshotClasses/);
+    await createPvc(t.core, ns, 'copy');
+    const r = await restoreVolumeData(dev, ns, 'copy', await restoreItemStream(repo, snap, 'volumes/data.tar'));
+    expect(r.ok).toBe(true);
+    expect(await managedLeftovers(t, ns)).toEqual([]);
   });
 
   it('reads at most `parallel` volumes at once', async () => {

@@ -7,7 +7,7 @@
  * status of tar decides `ok`; the pod is deleted in every case. Failures are returned
  * (`ok: false`, `error`), aborts are thrown.
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, StorageV1Api, type KubeConfig } from '@kubernetes/client-node';
 
 import { execInPod } from '../exec.js';
 import { deletePod, startMover, waitPodsGone, type Mover } from './mover.js';
@@ -62,7 +62,22 @@ export async function restoreVolumeData(
 
   const core = kc.makeApiClient(CoreV1Api);
   try {
-    await core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace });
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace });
+    const className = pvc.spec?.storageClassName;
+    if (pvc.status?.phase !== 'Bound' && className) {
+      // a PVC whose class does not exist never binds: say so now rather than after a timeout
+      const missing = await kc
+        .makeApiClient(StorageV1Api)
+        .readStorageClass({ name: className })
+        .then(
+          () => false,
+          (err: unknown) => isNotFound(err),
+        );
+      if (missing) {
+        destroy();
+        return done({ bytes: 0, ok: false, error: `PVC ${namespace}/${pvcName} cannot bind: StorageClass ${className} does not exist` });
+      }
+    }
   } catch (err) {
     destroy();
     return done({ bytes: 0, ok: false, error: isNotFound(err) ? `PVC ${namespace}/${pvcName} does not exist` : errorMessage(err) });

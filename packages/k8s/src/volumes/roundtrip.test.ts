@@ -185,6 +185,9 @@ describe('volume data round trip', () => {
     const missing = await restoreVolumeData(t.kc, ns, 'nope', Readable.from([Buffer.from('x')]));
     expect(missing).toMatchObject({ pvc: 'nope', ok: false });
     expect(missing.error).toMatch(/does not exist/);
+    await createPvc(t.core, ns, 'classless', { storageClassName: 'gone', wait: false });
+    const unbindable = await restoreVolumeData(t.kc, ns, 'classless', Readable.from([Buffer.from('x')]));
+    expect(unbindable.error).toMatch(/StorageClass gone does not exist/);
     await createPvc(t.core, ns, 'target');
     const empty = await restoreVolumeData(t.kc, ns, 'target', Readable.from([]));
     expect(empty).toMatchObject({ ok: false, bytes: 0 });
