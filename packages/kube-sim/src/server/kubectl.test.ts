@@ -449,3 +449,30 @@ async function waitFor(cond: () => Promise<boolean>, tries = 50): Promise<void> 
   }
   throw new Error('condition not met in time');
 }
+
+describe('every installed kubectl version (smoke)', () => {
+  let sim: TestSim;
+  beforeAll(async () => {
+    sim = await startTestSim();
+  });
+  afterAll(async () => {
+    await sim?.dispose();
+  });
+
+  it.each(kubectlBinaries(['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33']))('kubectl $version: apply, rollout, auth, create, delete', async ({ version, path }) => {
+    const ns = `smoke-${version.replace('.', '-')}`;
+    const k = async (args: string[]) => {
+      const r = await sim.kubectl(args, { binary: path });
+      if (r.code !== 0) throw new Error(`kubectl ${version} ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await k(['create', 'namespace', ns]);
+    expect(await k(['apply', '-f', join(APPS, 'guestbook'), '-n', ns])).toContain('deployment.apps/frontend created');
+    expect(await k(['apply', '--server-side', '-f', join(APPS, 'mysql-replicated'), '-n', ns])).toContain('statefulset.apps/mysql serverside-applied');
+    expect(await k(['create', 'deployment', 'web', '--image=nginx:1.27', '-n', ns])).toContain('created');
+    expect(await k(['rollout', 'status', 'deployment/frontend', '-n', ns, '--timeout=60s'])).toContain('successfully rolled out');
+    expect((await k(['--context', 'dev', 'auth', 'can-i', 'create', 'pods', '-n', 'team-a'])).trim()).toBe('yes');
+    expect(await k(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).toBe('admin');
+    expect(await k(['delete', 'namespace', ns, '--timeout=60s'])).toContain('deleted');
+  });
+});
