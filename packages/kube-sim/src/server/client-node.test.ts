@@ -1,5 +1,5 @@
 /** The same flows through @kubernetes/client-node 1.4: list with pagination, watch, patch, errors. */
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, makeInformer, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,28 @@ describe('client-node', () => {
       ['MODIFIED', 'w'],
       ['DELETED', 'w'],
     ]);
+  });
+
+  it('feeds an informer (list then watch)', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'informed' } } });
+    const informer = makeInformer(kubeConfig(sim), '/api/v1/namespaces/informed/configmaps', () => core.listNamespacedConfigMap({ namespace: 'informed' }));
+    const seen: string[] = [];
+    let deleted!: () => void;
+    const gone = new Promise<void>((r) => (deleted = r));
+    informer.on('add', (o) => seen.push(`add ${o.metadata!.name}`));
+    informer.on('update', (o) => seen.push(`update ${o.metadata!.name}`));
+    informer.on('delete', (o) => {
+      seen.push(`delete ${o.metadata!.name}`);
+      if (o.metadata!.name === 'inf') deleted();
+    });
+    await informer.start();
+    await core.createNamespacedConfigMap({ namespace: 'informed', body: { metadata: { name: 'inf' }, data: { a: '1' } } });
+    await core.patchNamespacedConfigMap({ namespace: 'informed', name: 'inf', body: { data: { a: '2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await core.deleteNamespacedConfigMap({ namespace: 'informed', name: 'inf' });
+    await gone;
+    await informer.stop();
+    expect(seen).toEqual(['add kube-root-ca.crt', 'add inf', 'update inf', 'delete inf']);
+    expect(informer.list().map((o) => o.metadata!.name)).toEqual(['kube-root-ca.crt']);
   });
 
   it('patches with merge, JSON, strategic and server-side apply', async () => {
