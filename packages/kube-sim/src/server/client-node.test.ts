@@ -48,6 +48,10 @@ describe('client-node', () => {
     expect(odd.items.length).toBe(12);
     const byName = await core.listConfigMapForAllNamespaces({ fieldSelector: 'metadata.name=cm-03,metadata.namespace=pages' });
     expect(byName.items.map((c) => c.metadata!.name)).toEqual(['cm-03']);
+    await core.deleteCollectionNamespacedConfigMap({ namespace: 'pages', labelSelector: 'parity=odd' });
+    const left = await core.listNamespacedConfigMap({ namespace: 'pages', labelSelector: 'parity' });
+    expect(left.items.length).toBe(13);
+    expect(left.items.every((c) => c.metadata!.labels!.parity === 'even')).toBe(true);
   });
 
   it('watches from a resourceVersion and sees ADDED, MODIFIED, DELETED', async () => {
