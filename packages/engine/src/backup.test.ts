@@ -7,17 +7,11 @@ import { listSnapshots } from './snapshots.js';
 import { Repository } from './repository.js';
 import { MemoryStorage } from './storage/memory.js';
 import { LocalStorage } from './storage/local.js';
-import { initTestRepo, readTree, tempDir, writeRandomTree, randomBytesSeeded } from './testing/repo-fixtures.js';
+import { initTestRepo, readTree, tempDirs, writeRandomTree, randomBytesSeeded } from './testing/repo-fixtures.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-async function dir() {
-  const d = await tempDir();
-  cleanups.push(d.cleanup);
-  return d.path;
-}
+const dirs = tempDirs();
+afterEach(() => dirs.cleanup());
+const dir = () => dirs.make();
 
 describe.each([
   { name: 'inline workers, memory storage', workers: 0, local: false },

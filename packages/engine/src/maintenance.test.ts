@@ -13,18 +13,12 @@ import { acquireLock } from './lock.js';
 import { Repository } from './repository.js';
 import { MemoryStorage } from './storage/memory.js';
 import { FaultyStorage } from './testing/faulty.js';
-import { initTestRepo, randomBytesSeeded, readTree, tempDir, writeRandomTree } from './testing/repo-fixtures.js';
+import { initTestRepo, randomBytesSeeded, readTree, tempDirs, writeRandomTree } from './testing/repo-fixtures.js';
 import type { Storage } from './storage/types.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-async function dir() {
-  const d = await tempDir();
-  cleanups.push(d.cleanup);
-  return d.path;
-}
+const dirs = tempDirs();
+afterEach(() => dirs.cleanup());
+const dir = () => dirs.make();
 const opts = { saver: { workers: 0 } };
 
 async function keysUnder(storage: Storage, prefix: string): Promise<string[]> {

@@ -4,15 +4,14 @@
  * Memory is bounded by `maxInFlightBytes` (data handed to workers and not yet packed) plus
  * `uploadConcurrency` packs, whatever the size of the data.
  */
-import { cpus } from 'node:os';
 import type { Repository } from '../repository.js';
 import { contentId, randomId, sealPayload } from '../crypto.js';
 import { EngineError } from '../errors.js';
 import { packKey, PackWriter, type PackedBlob } from '../pack.js';
 import { indexFileFrom, writeIndexFile } from '../repo-index.js';
 import type { BlobType } from '../types.js';
-import { inlineEndpoint, threadEndpoint, workerScript, type Endpoint } from './endpoints.js';
-import type { FromWorker, WorkerInit } from './protocol.js';
+import { defaultWorkers, startEndpoints, type Endpoint } from './endpoints.js';
+import { workerInit, type FromWorker } from './protocol.js';
 
 export interface SaverOptions {
   /** Worker threads; 0 runs chunk work inline. Default: one per CPU (at most 4). */
@@ -86,23 +85,8 @@ export class BlobSaver {
     this.indexEvery = options.indexEveryPacks ?? 8;
     // Data packs start at their full size (no regrowth); tree packs are usually small.
     this.packers = { data: new PackWriter(repo.config.packSize + (1 << 20)), tree: new PackWriter() };
-    const init: WorkerInit = {
-      idKey: repo.keys.id,
-      encryptionKey: repo.keys.encryption,
-      gearSeed: repo.keys.gearSeed,
-      chunker: repo.config.chunker,
-      compressionLevel: repo.config.compression.level,
-    };
-    const count = options.workers ?? Math.min(4, Math.max(1, cpus().length));
-    const script = count > 0 ? workerScript() : undefined;
-    const receive = (msg: FromWorker) => this.receive(msg);
-    if (script) {
-      for (let i = 0; i < count; i++) {
-        this.lanes.push({ endpoint: threadEndpoint(script, init, receive), load: 0 });
-      }
-    } else {
-      this.lanes.push({ endpoint: inlineEndpoint(init, receive), load: 0 });
-    }
+    const endpoints = startEndpoints(workerInit(repo), options.workers ?? defaultWorkers(), (msg) => this.receive(msg));
+    for (const endpoint of endpoints) this.lanes.push({ endpoint, load: 0 });
   }
 
   /**

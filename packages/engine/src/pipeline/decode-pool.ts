@@ -2,11 +2,10 @@
  * Decodes sealed blobs on worker threads (restore): authentication, decompression and the id
  * check run off the main thread, which only reads packs and writes files.
  */
-import { cpus } from 'node:os';
 import { IntegrityError } from '../errors.js';
 import type { Repository } from '../repository.js';
-import { inlineEndpoint, threadEndpoint, workerScript, type Endpoint } from './endpoints.js';
-import type { FromWorker, WorkerInit } from './protocol.js';
+import { defaultWorkers, startEndpoints, type Endpoint } from './endpoints.js';
+import { workerInit, type FromWorker } from './protocol.js';
 
 interface Lane {
   endpoint: Endpoint;
@@ -18,20 +17,9 @@ export class DecodePool {
   private readonly waiting = new Map<number, { lane: Lane; resolve(p: Uint8Array[]): void; reject(e: Error): void }>();
   private next = 1;
 
-  constructor(repo: Repository, workers = Math.min(4, Math.max(1, cpus().length))) {
-    const init: WorkerInit = {
-      idKey: repo.keys.id,
-      encryptionKey: repo.keys.encryption,
-      gearSeed: repo.keys.gearSeed,
-      chunker: repo.config.chunker,
-      compressionLevel: repo.config.compression.level,
-    };
-    const script = workers > 0 ? workerScript() : undefined;
-    const receive = (msg: FromWorker) => this.receive(msg);
-    for (let i = 0; i < (script ? workers : 1); i++) {
-      const endpoint = script ? threadEndpoint(script, init, receive) : inlineEndpoint(init, receive);
-      this.lanes.push({ endpoint, busy: 0 });
-    }
+  constructor(repo: Repository, workers = defaultWorkers()) {
+    const endpoints = startEndpoints(workerInit(repo), workers, (msg) => this.receive(msg));
+    for (const endpoint of endpoints) this.lanes.push({ endpoint, busy: 0 });
   }
 
   /** Decodes the blobs at the given offsets of `span`; `span` is handed over (do not reuse it). */

@@ -1,5 +1,6 @@
 /** Where chunk work runs: worker threads (default) or inline on the main thread (tests, tiny jobs). */
 import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -56,4 +57,16 @@ export function threadEndpoint(script: URL, init: WorkerInit, receive: Receive):
       await worker.terminate();
     },
   };
+}
+
+/** `count` worker-thread endpoints, or one inline endpoint when `count` is 0 or no build exists. */
+export function startEndpoints(init: WorkerInit, count: number, receive: Receive): Endpoint[] {
+  const script = count > 0 ? workerScript() : undefined;
+  if (!script) return [inlineEndpoint(init, receive)];
+  return Array.from({ length: count }, () => threadEndpoint(script, init, receive));
+}
+
+/** Default worker count: one per CPU, at most 4. */
+export function defaultWorkers(): number {
+  return Math.min(4, Math.max(1, cpus().length));
 }

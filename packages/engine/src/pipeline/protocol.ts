@@ -45,3 +45,17 @@ export interface Outgoing<M> {
   msg: M;
   transfer: ArrayBuffer[];
 }
+
+/** What a worker needs from a repository: keys, chunker parameters, compression level. */
+export function workerInit(repo: {
+  keys: { id: Uint8Array; encryption: Uint8Array; gearSeed: Uint8Array };
+  config: { chunker: ChunkerParams; compression: { level: number } };
+}): WorkerInit {
+  return {
+    idKey: repo.keys.id,
+    encryptionKey: repo.keys.encryption,
+    gearSeed: repo.keys.gearSeed,
+    chunker: repo.config.chunker,
+    compressionLevel: repo.config.compression.level,
+  };
+}

@@ -1,5 +1,5 @@
 /** Helpers shared by the storage backends and wrappers; not part of the public API. */
-import { EngineError } from '../errors.js';
+import { EngineError, NotFoundError } from '../errors.js';
 import { assertValidKey } from './keys.js';
 import type { ByteRange } from './types.js';
 
@@ -55,4 +55,15 @@ export function describeError(err: unknown): string {
     return typeof code === 'string' && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }
   return String(err);
+}
+
+/** `exists` in terms of `stat`: a NotFoundError means false, any other error propagates. */
+export async function existsByStat(stat: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await stat();
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
 }

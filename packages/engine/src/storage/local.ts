@@ -22,6 +22,7 @@ import {
   assertValidPrefix,
   assertValidRequest,
   describeError,
+  existsByStat,
   isValidKey,
   rangeError,
 } from './internal.js';
@@ -113,14 +114,8 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsByStat(() => this.stat(key));
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

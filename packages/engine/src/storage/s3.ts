@@ -32,7 +32,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { EngineError, NotFoundError } from '../errors.js';
 import { assertValidKey } from './keys.js';
-import { assertValidPrefix, assertValidRequest, isValidKey, rangeError } from './internal.js';
+import { assertValidPrefix, assertValidRequest, isValidKey, rangeError, existsByStat } from './internal.js';
 import type { ByteRange, ObjectInfo, Storage } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -226,14 +226,8 @@ export class S3Storage implements Storage {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsByStat(() => this.stat(key));
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineError, NotFoundError } from '../errors.js';
 import type { ObjectInfo, Storage } from '../storage/types.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export interface ConformanceSubject {
   storage: Storage;
@@ -32,22 +33,8 @@ export interface ConformanceOptions {
 const MiB = 1024 * 1024;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
-export async function mapConcurrent<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+/** Runs `fn` over `items` with at most `limit` at once (kept for callers of the testing API). */
+export const mapConcurrent = mapLimit;
 
 /** Collects a listing, sorted by key. */
 export async function listAll(storage: Storage, prefix: string): Promise<ObjectInfo[]> {

@@ -107,3 +107,18 @@ export async function readTree(root: string): Promise<Map<string, TreeEntry>> {
   await walk(root, '');
   return out;
 }
+
+/** Temporary directories made during a test, removed together (call `cleanup` in afterEach). */
+export function tempDirs(): { make(): Promise<string>; cleanup(): Promise<void> } {
+  const made: Array<() => Promise<void>> = [];
+  return {
+    async make() {
+      const d = await tempDir();
+      made.push(d.cleanup);
+      return d.path;
+    },
+    async cleanup() {
+      while (made.length) await made.pop()!();
+    },
+  };
+}
