@@ -259,6 +259,16 @@ describe('busybox', () => {
     expect(abs.stderr).toContain("removing leading '/'");
     expect(execFileSync('tar', ['tf', '-'], { input: abs.stdout }).toString()).toBe('data/tree/plain.txt\n');
 
+    // `tar cf - -C dir .` / `tar xf - -C dir` (what backup movers run) carries the root's mode
+    await chmod(join(root, 'data', 'tree'), 0o700);
+    const dot = await exec(['tar', 'cf', '-', '-C', '/data/tree', '.']);
+    expect(execFileSync('tar', ['tf', '-'], { input: dot.stdout }).toString().split('\n')[0]).toBe('./');
+    await mkdir(join(root, 'data', 'dot'), { mode: 0o755 });
+    expect((await exec(['tar', 'xf', '-', '-C', '/data/dot'], dot.stdout)).code).toBe(0);
+    expect((await stat(join(root, 'data', 'dot'))).mode & 0o7777).toBe(0o700);
+    expect((await readFile(join(root, 'data', 'dot', 'sub', 'random.bin'))).equals(random)).toBe(true);
+    await chmod(join(root, 'data', 'tree'), 0o755);
+
     // gzip
     const gz = await exec(['tar', 'czf', '-', '-C', '/data/tree', '.']);
     expect(execFileSync('tar', ['tzf', '-'], { input: gz.stdout }).toString()).toContain('./sub/random.bin');

@@ -376,6 +376,20 @@ async function extract(o: TarOptions, base: string, proc: Proc): Promise<number>
         e.resume();
         continue;
       }
+      if (parts.length === 0 && o.strip === 0 && h.type === 'directory' && o.mode === 'x' && !o.toStdout) {
+        // `./`: the archive's root is the -C directory itself (its mode and mtime)
+        try {
+          const root = await proc.fs.resolveForWrite(base, '/', true);
+          const mode = (h.mode ?? 0o755) & 0o7777;
+          await chmod(root.host, o.noSamePermissions ? mode & ~0o022 : mode);
+          if (o.keepMtime && h.mtime) dirTimes.push({ host: root.host, mtime: h.mtime });
+        } catch {
+          // a read-only directory keeps its attributes
+        }
+        if (o.verbose) await writeOut(proc.stdout, `${h.name}\n`);
+        e.resume();
+        continue;
+      }
       if (parts.length <= o.strip) {
         e.resume();
         continue;
