@@ -249,3 +249,44 @@ export class Registry {
     }
   }
 }
+
+/** Aggregated discovery (`apidiscovery.k8s.io` APIGroupDiscovery) of one group ('' = core). */
+export function aggregatedGroup(registry: Registry, name: string): Record<string, unknown> | undefined {
+  const g = registry.group(name);
+  if (!g) return undefined;
+  const versions = [g.preferred, ...g.versions.filter((v) => v !== g.preferred)];
+  return {
+    metadata: { name, creationTimestamp: null },
+    versions: versions.flatMap((version) => {
+      const doc = registry.resourceList(name, version);
+      if (!doc) return [];
+      const subs = new Map<string, APIResource[]>();
+      for (const r of doc.resources) {
+        if (!r.name.includes('/')) continue;
+        const parent = r.name.split('/')[0];
+        subs.set(parent, [...(subs.get(parent) ?? []), r]);
+      }
+      const resources = doc.resources
+        .filter((r) => !r.name.includes('/'))
+        .map((r) => ({
+          resource: r.name,
+          responseKind: { group: name, version, kind: r.kind },
+          scope: r.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: r.singularName || r.kind.toLowerCase(),
+          verbs: r.verbs,
+          ...(r.shortNames?.length ? { shortNames: r.shortNames } : {}),
+          ...(r.categories?.length ? { categories: r.categories } : {}),
+          ...(subs.has(r.name)
+            ? {
+                subresources: subs.get(r.name)!.map((sr) => ({
+                  subresource: sr.name.split('/')[1],
+                  responseKind: { group: sr.group ?? name, version: sr.version ?? version, kind: sr.kind },
+                  verbs: sr.verbs,
+                })),
+              }
+            : {}),
+        }));
+      return [{ version, resources, freshness: 'Current' }];
+    }),
+  };
+}

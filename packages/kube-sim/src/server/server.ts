@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject, ResourceType, SimContext, ExecRequest } from '../store-api.js';
-import type { Registry, ResourceInfo } from '../discovery/registry.js';
+import { aggregatedGroup, type Registry, type ResourceInfo } from '../discovery/registry.js';
 import { openApiV3Doc, openApiV3Root } from '../discovery/openapi.js';
 import { openApiV2Json, openApiV2Protobuf } from '../discovery/openapi-v2.js';
 import type { Store, StoredEvent, Entry } from '../store/store.js';
@@ -753,6 +753,19 @@ export class ApiServer {
   private nonResource(res: ServerResponse, path: string, accept: string | undefined): void {
     const reg = this.d.registry;
     if (path === '/version') return send(res, 200, KUBE_VERSION);
+    // aggregated discovery (one request for everything) when the client asks for it
+    const aggregated = (accept ?? '').match(/application\/json;g=apidiscovery\.k8s\.io;v=(v2|v2beta1);as=APIGroupDiscoveryList/g);
+    if ((path === '/api' || path === '/apis') && aggregated) {
+      const version = aggregated.some((a) => a.includes('v=v2;')) ? 'v2' : 'v2beta1';
+      const groups = path === '/api' ? [''] : reg.groupNames();
+      const body = JSON.stringify({
+        kind: 'APIGroupDiscoveryList',
+        apiVersion: `apidiscovery.k8s.io/${version}`,
+        metadata: {},
+        items: groups.map((g) => aggregatedGroup(reg, g)).filter((x) => x !== undefined),
+      });
+      return send(res, 200, body, `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`);
+    }
     if (path === '/api') {
       return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.d.address() }] });
     }
