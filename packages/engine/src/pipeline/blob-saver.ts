@@ -18,7 +18,7 @@ export interface SaverOptions {
   workers?: number;
   maxInFlightBytes?: number;
   uploadConcurrency?: number;
-  /** Write an index file after this many packs (so interrupted work is reusable). */
+  /** Write an index file after this many packs, default 4 (so interrupted work is reusable). */
   indexEveryPacks?: number;
 }
 
@@ -54,6 +54,8 @@ interface Lane {
 const MiB = 1 << 20;
 /** Files are chunked in independent regions of this size (see saveFile). */
 export const FILE_REGION = 16 * MiB;
+/** An index file is written at least this often while packs are uploaded. */
+const INDEX_INTERVAL_MS = 10_000;
 
 export class BlobSaver {
   readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, storedBytesAdded: 0 };
@@ -67,6 +69,7 @@ export class BlobSaver {
   private queued: Array<{ data: Buffer; blobs: PackedBlob[] }> = [];
   private queuedBytes = 0;
   private deferred: Array<{ lane: Lane; store: string[] }> = [];
+  private lastIndexWrite = Date.now();
   private waiters: Array<() => void> = [];
   private nextJob = 1;
   private inFlight = 0;
@@ -82,7 +85,7 @@ export class BlobSaver {
   ) {
     this.maxInFlight = options.maxInFlightBytes ?? 32 * MiB;
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
-    this.indexEvery = options.indexEveryPacks ?? 8;
+    this.indexEvery = options.indexEveryPacks ?? 4;
     // Data packs start at their full size (no regrowth); tree packs are usually small.
     this.packers = { data: new PackWriter(repo.config.packSize + (1 << 20)), tree: new PackWriter() };
     const endpoints = startEndpoints(workerInit(repo), options.workers ?? defaultWorkers(), (msg) => this.receive(msg));
@@ -328,7 +331,10 @@ export class BlobSaver {
       .then(() => {
         this.repo.index.addPack(id, blobs);
         this.unindexed.push({ id, blobs });
-        if (this.unindexed.length >= this.indexEvery) this.writeIndex();
+        // Often enough that a killed backup leaves most of its uploads findable for the next one.
+        if (this.unindexed.length >= this.indexEvery || Date.now() - this.lastIndexWrite > INDEX_INTERVAL_MS) {
+          this.writeIndex();
+        }
       })
       .catch((err: Error) => this.fail(err))
       .finally(() => {
@@ -341,6 +347,7 @@ export class BlobSaver {
 
   private writeIndex(): void {
     if (!this.unindexed.length) return;
+    this.lastIndexWrite = Date.now();
     const packs = this.unindexed;
     this.unindexed = [];
     const done = writeIndexFile(this.repo, indexFileFrom(packs))
