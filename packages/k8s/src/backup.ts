@@ -199,6 +199,7 @@ function buildManifest(c: SaveContext, volumeRecords: VolumeRecord[]): BackupMan
       name: o.ref.name,
       ...(o.dependencyOf ? { dependencyOf: o.dependencyOf } : {}),
     })),
+    types: c.capture.types.map((t) => ({ group: t.group, version: t.version, resource: t.resource, kind: t.kind })).sort((a, b) => `${a.group}/${a.resource}`.localeCompare(`${b.group}/${b.resource}`)),
     skipped: { total: c.capture.skipped.length, byReason },
     volumes: volumeRecords,
     images: c.capture.images,

@@ -36,3 +36,6 @@ export { findBackup, listBackupSnapshots, readManifest, readLog, readBackupObjec
 export * from './volumes/index.js';
 export * from './hooks.js';
 export * from './exec.js';
+export { listBackups, latestVerifications, type BackupSummary, type ListBackupsOptions, type VerificationSummary } from './list.js';
+export { describeBackup, type BackupDescription, type KindSummary } from './describe.js';
+export { diffBackups, diffBackupWithCluster, type NamespaceDiff, type ObjectDiff, type ObjectChange } from './diff.js';

@@ -28,6 +28,8 @@ export interface BackupManifest {
   durationMs: number;
   resources: { total: number; byKind: Record<string, number> };
   objects: ManifestObject[];
+  /** Namespaced types that were listed (also those with no objects), for diffs against the cluster. */
+  types: Array<{ group: string; version: string; resource: string; kind: string }>;
   skipped: { total: number; byReason: Record<string, number> };
   volumes: VolumeRecord[];
   images: ImageRecord[];
