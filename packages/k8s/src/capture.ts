@@ -167,6 +167,12 @@ export async function captureNamespace(client: KubeClient, log: OperationLog, op
     if (store) log.info('capture.type', `${t.resource}${t.group ? `.${t.group}` : ''}: ${items.length} listed`, { group: t.group, version: t.version, resource: t.resource, count: items.length });
   });
 
+  if (!types.length && candidates.some((c) => c.store)) {
+    throw new K8sError('EFORBIDDEN', `forbidden: cannot list any resource type in namespace "${namespace}" (context "${client.kc.getCurrentContext()}"); check with \`kubectl auth can-i list configmaps -n ${namespace}\``, {
+      verb: 'list',
+      namespace,
+    });
+  }
   const deps = await captureDependencies(client, log, { namespace, objects, filter, allTypes, signal });
   for (const d of deps) objects.push(d);
   const defaultSa = objects.find((o) => o.ref.kind === 'ServiceAccount' && o.ref.name === 'default');

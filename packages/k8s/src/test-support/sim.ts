@@ -102,3 +102,29 @@ export async function deleteNamespaceAndWait(client: KubeClient, namespace: stri
   await client.delete(t, undefined, namespace);
   await waitFor(`namespace ${namespace} to be gone`, async () => !(await client.getOptional(t, undefined, namespace)));
 }
+
+/**
+ * Differences between a backup's objects and the live ones in `targetNs` after sanitising
+ * (every backed-up field must have the same live value); cluster-scoped dependencies are left
+ * out (shared objects). Empty when the restore is faithful.
+ */
+export async function restoredMismatches(repo: Repository, client: KubeClient, snapshotId: string, targetNs: string, sourceNs: string): Promise<string[]> {
+  const { readBackupObjects } = await import('../records.js');
+  const { sanitizeObject, mapNamespace } = await import('../restore/sanitize.js');
+  const { subsetDiff } = await import('../restore/diff-fields.js');
+  const { isPristineDefaultServiceAccount } = await import('../discovery.js');
+  const out: string[] = [];
+  for (const s of await readBackupObjects(repo, snapshotId)) {
+    if (s.ref.namespace === undefined) continue;
+    if (isPristineDefaultServiceAccount(s.object)) continue;
+    const loc = { group: s.ref.group, version: s.ref.version, resource: s.ref.resource, namespaced: true };
+    const live = await client.getOptional(loc, targetNs, s.ref.name);
+    if (!live) {
+      out.push(`${s.path}: missing`);
+      continue;
+    }
+    const desired = mapNamespace(sanitizeObject(s.object), sourceNs, targetNs);
+    for (const d of subsetDiff(desired, sanitizeObject(live))) out.push(`${s.path}: ${d.path} live ${JSON.stringify(d.from)} backup ${JSON.stringify(d.to)}`);
+  }
+  return out;
+}
