@@ -301,6 +301,8 @@ export class DeploymentController extends OwningController {
       }
     }
 
+    // wait for the new ReplicaSet's first status rather than writing a status it will change
+    if (newRs && statusOf(newRs).observedGeneration === undefined && !spec.paused) return;
     const all = this.children.children(deploy.metadata.uid);
     const sum = (rsList: KubeObject[], field: string) =>
       rsList.reduce((n, rs) => n + Number(statusOf(rs)[field] ?? 0), 0);
