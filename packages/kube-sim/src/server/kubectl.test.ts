@@ -357,8 +357,13 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     expect(held.metadata).toHaveProperty('deletionTimestamp');
     const more = await k(['patch', 'configmap', 'held', '-n', ns, '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/more"}]']);
     expect(more.stderr).toContain('no new finalizers can be added if the object is being deleted');
+    // the namespace waits for the held object; nothing new may be created meanwhile
+    await ok(['delete', 'namespace', ns, '--wait=false']);
+    expect(await ok(['get', 'namespace', ns])).toMatch(/Terminating/);
+    expect((await k(['create', 'configmap', 'late', '-n', ns])).stderr).toContain(`because it is being terminated`);
     await ok(['patch', 'configmap', 'held', '-n', ns, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
     expect((await k(['get', 'configmap', 'held', '-n', ns])).code).not.toBe(0);
+    await ok(['wait', '--for=delete', `namespace/${ns}`, '--timeout=30s']);
   });
 
   it('answers auth can-i and auth whoami for both users', async () => {

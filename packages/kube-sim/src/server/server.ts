@@ -230,10 +230,7 @@ export class ApiServer {
       const v1 = this.d.registry.get({ group, version: 'v1', resource });
       if (v1) info = { ...v1, version };
     }
-    if (!info) {
-      if (!this.d.registry.resourceList(group, version)) throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
-      throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
-    }
+    if (!info) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (!info.namespaced && namespace) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (subresource && !info.subresources.has(subresource)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     return { info, type: { group, version, resource }, namespace, name, subresource, watchPath };
@@ -463,8 +460,7 @@ export class ApiServer {
     const bucket = `${info.group}/${info.resource}`;
     const lm = labelMatcher(q.get('labelSelector') ?? undefined);
     const fm = fieldMatcher(q.get('fieldSelector') ?? undefined);
-    let nameFilter = route.name;
-    if (nameFilter === undefined) nameFilter = undefined;
+    const nameFilter = route.name;
     const apiVersion = gv(info);
     const table = TABLE_RE.test(req.headers.accept ?? '');
     const includeObject = q.get('includeObject') ?? 'Metadata';

@@ -424,12 +424,13 @@ export class Store implements ObjectStore {
     }
   }
 
-  private checkNamespace(info: ResourceInfo, namespace: string | undefined): void {
+  private checkNamespace(info: ResourceInfo, namespace: string | undefined, name: string): void {
     if (!info.namespaced || !namespace) return;
     const ns = this.buckets.get('/namespaces')?.objects.get(namespace);
     if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (ns.obj.metadata.deletionTimestamp) {
-      throw forbidden(`${info.kind.toLowerCase()}s "${'' /* name set by caller */}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+      throw forbidden(`${info.resource} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+        name,
         kind: info.resource,
         group: info.group,
         causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
@@ -494,7 +495,7 @@ export class Store implements ObjectStore {
     }
     this.validateName(info, obj.metadata.name);
     const name = obj.metadata.name!;
-    this.checkNamespaceFor(info, ns, name);
+    this.checkNamespace(info, ns, name);
     const key = keyOf(ns, name);
     if (b.objects.has(key)) throw alreadyExists(info.group, info.resource, name);
     if (info.subresources.has('status') && info.resource !== 'namespaces') delete obj.status;
@@ -522,17 +523,6 @@ export class Store implements ObjectStore {
     this.emit('ADDED', b, obj);
     for (const h of this.hooks) h.afterCreate?.(info, obj, this);
     return opts.raw ? obj : deepClone(obj);
-  }
-
-  private checkNamespaceFor(info: ResourceInfo, ns: string | undefined, name: string): void {
-    try {
-      this.checkNamespace(info, ns);
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 403) {
-        throw new ApiError(403, 'Forbidden', err.message.replace(`"${''}"`, `"${name}"`), err.details);
-      }
-      throw err;
-    }
   }
 
   update(type: ResourceType, namespace: string | undefined, object: KubeObject, opts: WriteOptions = {}): KubeObject {
