@@ -23,7 +23,7 @@ describe('Store persistence', () => {
     for (let i = 0; i < 30; i++) a.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}` }, data: { i: String(i) } });
     a.delete(CM, 'n', 'c0');
     // let the debounced journal writes (and the compaction they trigger) happen
-    for (let i = 0; i < 20 && !existsSync(join(dir, 'state.json')); i++) await new Promise((r) => setTimeout(r, 60));
+    for (let i = 0; i < 200 && !existsSync(join(dir, 'state.json')); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(join(dir, 'state.json'))).toBe(true);
     const lastRv = Number(a.currentResourceVersion());
     a.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late' } });
