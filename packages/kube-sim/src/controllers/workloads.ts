@@ -85,7 +85,9 @@ abstract class OwningController extends QueueController {
   protected readonly childType: ResourceType = T.pods;
 
   protected resync(): void {
-    for (const child of this.ctx.store.list(this.childType)) this.children.upsert(child);
+    for (const child of this.ctx.store.list(this.childType)) {
+      if (controllerOf(child)?.kind === this.ownKind) this.children.upsert(child);
+    }
     for (const obj of this.ctx.store.list(this.ownType)) this.enqueue(keyOf(obj));
   }
 
@@ -93,8 +95,10 @@ abstract class OwningController extends QueueController {
     if (isType(event.resource, this.ownType)) {
       if (event.type !== 'DELETED') this.enqueue(keyOf(event.object));
     } else if (isType(event.resource, this.childType)) {
-      this.children.onEvent(event);
       const owner = controllerOf(event.object);
+      // index only this controller's children (pods of other owners are someone else's)
+      if (owner?.kind === this.ownKind) this.children.onEvent(event);
+      else this.children.remove(event.object);
       if (owner?.kind === this.ownKind && event.object.metadata.namespace) {
         this.enqueue(`${event.object.metadata.namespace}/${owner.name}`);
       }
