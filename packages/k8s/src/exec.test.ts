@@ -72,6 +72,17 @@ describe('exec', () => {
     expect((await execInPod(t.kc, target, ['true'])).exitCode).toBe(0);
   });
 
+  it('gathers tiny stdin chunks and splits huge ones without changing the bytes', async () => {
+    const tiny = pseudoRandom(70_000, 11);
+    async function* drip() {
+      for (let i = 0; i < tiny.length; i += 7) yield tiny.subarray(i, i + 7);
+    }
+    const w = await execInPod(t.kc, target, ['sh', '-c', 'cat > /data/tiny.bin && sha256sum /data/tiny.bin'], { stdin: drip() });
+    expect(w.stdout.toString().split(' ')[0]).toBe(sha256(tiny));
+    const text = await execInPod(t.kc, target, ['cat'], { stdin: 'plain text stdin' });
+    expect(text.stdout.toString()).toBe('plain text stdin');
+  });
+
   it('caps collected output and says so', async () => {
     const r = await execInPod(t.kc, target, ['cat', '/data/big.bin'], { maxBuffer: 1000 });
     expect(r.stdout.length).toBe(1000);

@@ -34,6 +34,8 @@ const STDOUT_HIGH_WATER = 1024 * 1024;
 /** Bytes of stdin queued in the socket before we wait for it to flush. */
 const STDIN_HIGH_WATER = 4 * 1024 * 1024;
 const DEFAULT_MAX_BUFFER = 1024 * 1024;
+/** stdin goes out in WebSocket frames of at most this size. */
+const STDIN_FRAME = 256 * 1024;
 
 export type ExecErrorReason =
   | 'Timeout'
@@ -394,18 +396,40 @@ export function openExec(kc: KubeConfig, target: ExecTarget, command: string[], 
 
   const pumpStdin = async (socket: WebSocket, input: NonNullable<ExecStreamOptions['stdin']>) => {
     const source = toStdinIterable(input);
+    // frames of STDIN_FRAME bytes: small chunks are gathered (fewer messages), large ones split
+    // (kube-sim, and servers with small receive buffers, stall on frames of a MiB or more)
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const frame = Buffer.allocUnsafe(pendingBytes + 1);
+      frame[0] = STDIN;
+      let at = 1;
+      for (const b of pending) {
+        frame.set(b, at);
+        at += b.length;
+      }
+      stdinBytes += pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      if (socket.bufferedAmount < STDIN_HIGH_WATER) socket.send(frame, { binary: true });
+      else await sendAsync(socket, frame);
+    };
     try {
       for await (const chunk of source) {
         if (settled || socket.readyState !== WebSocket.OPEN) break;
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
         if (buf.length === 0) continue;
-        const frame = Buffer.allocUnsafe(buf.length + 1);
-        frame[0] = STDIN;
-        frame.set(buf, 1);
-        stdinBytes += buf.length;
-        if (socket.bufferedAmount < STDIN_HIGH_WATER) socket.send(frame, { binary: true });
-        else await sendAsync(socket, frame);
+        for (let at = 0; at < buf.length; ) {
+          const part = buf.subarray(at, at + STDIN_FRAME - pendingBytes);
+          at += part.length;
+          pending.push(part);
+          pendingBytes += part.length;
+          if (pendingBytes >= STDIN_FRAME) await flush();
+        }
       }
+      if (settled || socket.readyState !== WebSocket.OPEN) return;
+      await flush();
       if (settled || socket.readyState !== WebSocket.OPEN) return;
       if (socket.protocol === 'v5.channel.k8s.io') socket.send(Buffer.from([CLOSE, STDIN]), { binary: true });
       else socket.close(1000);
