@@ -392,6 +392,11 @@ describe.each(kubectlBinaries())('kubectl $version', ({ path }) => {
     expect(denied.stderr).toContain('configmaps is forbidden: User "dev" cannot list resource "configmaps" in API group "" in the namespace "default"');
     expect((await dev(['create', 'configmap', 'mine', '-n', 'team-a'])).code).toBe(0);
     expect((await dev(['get', 'configmap', 'mine', '-o', 'name'])).stdout.trim()).toBe('configmap/mine');
+    // a namespace-limited user deploys an app in its namespace, but not cluster-scoped objects
+    expect((await dev(['apply', '-f', join(APPS, 'guestbook')])).stdout).toContain('deployment.apps/frontend created');
+    expect((await dev(['apply', '--server-side', '-f', join(APPS, 'guestbook')])).code).toBe(0);
+    const sc = await dev(['apply', '-f', join(APPS, 'cassandra', 'cassandra-statefulset.yaml')]);
+    expect(sc.stderr).toContain('storageclasses.storage.k8s.io "fast" is forbidden: User "dev" cannot get resource "storageclasses"');
     const viewer = await k(['--context', 'viewer', 'delete', 'configmap', 'mine', '-n', 'team-a']);
     expect(viewer.stderr).toContain('forbidden');
     expect((await k(['--context', 'viewer', 'get', 'configmap', 'mine', '-n', 'team-a', '-o', 'name'])).stdout.trim()).toBe('configmap/mine');
