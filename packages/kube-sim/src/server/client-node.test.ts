@@ -147,6 +147,13 @@ describe('client-node', () => {
     );
     expect((applied as V1ConfigMap).data).toEqual({ x: '1' });
     expect(applied.metadata!.managedFields!.some((m) => m.manager === 'my-manager' && m.operation === 'Apply')).toBe(true);
+    // a field the manager no longer applies goes away; fields of other managers stay
+    const ssa = (data: Record<string, string>, manager: string) =>
+      objects.patch({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa2', namespace: 'patches' }, data }, undefined, undefined, manager, true, PatchStrategy.ServerSideApply);
+    await ssa({ a: '1', b: '2' }, 'first');
+    await ssa({ c: '3' }, 'second');
+    const after = (await ssa({ a: '1' }, 'first')) as V1ConfigMap;
+    expect(after.data).toEqual({ a: '1', c: '3' });
     // conflicts on a stale resourceVersion
     const cm = await core.readNamespacedConfigMap({ namespace: 'patches', name: 'ssa' });
     await core.replaceNamespacedConfigMap({ namespace: 'patches', name: 'ssa', body: { ...cm, data: { x: '2' } } });
