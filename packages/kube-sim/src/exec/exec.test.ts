@@ -241,6 +241,42 @@ describe('pods/exec over WebSocket', () => {
     await rm(victimDir, { recursive: true, force: true });
   });
 
+  it('gives commands the container environment (env, valueFrom, envFrom)', async () => {
+    const c = ctx.value;
+    c.store.create({ group: '', version: 'v1', resource: 'secrets' }, 'ns', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds' },
+      data: { PASSWORD: Buffer.from('s3cret').toString('base64') },
+    });
+    c.store.create(T.pods, 'ns', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'envy' },
+      spec: {
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            workingDir: '/work/dir',
+            envFrom: [{ secretRef: { name: 'creds' }, prefix: 'DB_' }],
+            env: [
+              { name: 'GREETING', value: 'hello' },
+              { name: 'CONF', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'app.conf' } } },
+              { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            ],
+          },
+        ],
+      },
+    });
+    for (let i = 0; i < 500; i++) {
+      if ((c.store.get(T.pods, 'ns', 'envy')?.status as { phase?: string } | undefined)?.phase === 'Running') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const r = await exec(['sh', '-c', 'echo "$GREETING $POD $DB_PASSWORD $CONF"; pwd'], { pod: 'envy' });
+    expect(r.stdout.toString()).toBe('hello envy s3cret a=1\n\n/work/dir\n');
+  });
+
   it('refuses unknown pods and unsupported protocols before upgrading', async () => {
     await expect(exec(['true'], { pod: 'ghost' })).rejects.toMatchObject({ statusCode: 404 });
     await expect(exec(['true'], { protocol: 'base64.channel.k8s.io' })).rejects.toMatchObject({ statusCode: 400 });

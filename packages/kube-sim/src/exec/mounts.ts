@@ -20,7 +20,16 @@ export interface ContainerSpec {
   command?: string[];
   args?: string[];
   workingDir?: string;
-  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+  env?: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: {
+      fieldRef?: { fieldPath: string };
+      configMapKeyRef?: { name: string; key: string };
+      secretKeyRef?: { name: string; key: string };
+    };
+  }>;
+  envFrom?: Array<{ prefix?: string; configMapRef?: { name: string }; secretRef?: { name: string } }>;
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
 }
 
@@ -258,9 +267,27 @@ export async function containerView(ctx: SimContext, pod: KubeObject, container:
     KUBERNETES_SERVICE_HOST: '10.96.0.1',
     KUBERNETES_SERVICE_PORT: '443',
   };
+  const configMaps = { group: '', version: 'v1', resource: 'configmaps' };
+  const secrets = { group: '', version: 'v1', resource: 'secrets' };
+  for (const src of container.envFrom ?? []) {
+    const data = src.configMapRef
+      ? dataOf(store.get(configMaps, ns, src.configMapRef.name), false)
+      : src.secretRef
+        ? dataOf(store.get(secrets, ns, src.secretRef.name), true)
+        : undefined;
+    for (const [k, v] of data ?? []) env[`${src.prefix ?? ''}${k}`] = v.toString('utf8');
+  }
   for (const e of container.env ?? []) {
+    const from = e.valueFrom;
     if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, n: string) => env[n] ?? m);
-    else if (e.valueFrom?.fieldRef) env[e.name] = fieldValue(pod, e.valueFrom.fieldRef.fieldPath);
+    else if (from?.fieldRef) env[e.name] = fieldValue(pod, from.fieldRef.fieldPath);
+    else if (from?.configMapKeyRef) {
+      const v = dataOf(store.get(configMaps, ns, from.configMapKeyRef.name), false)?.get(from.configMapKeyRef.key);
+      if (v) env[e.name] = v.toString('utf8');
+    } else if (from?.secretKeyRef) {
+      const v = dataOf(store.get(secrets, ns, from.secretKeyRef.name), true)?.get(from.secretKeyRef.key);
+      if (v) env[e.name] = v.toString('utf8');
+    }
   }
   const cwd = container.workingDir ? posix.normalize(`/${container.workingDir}`) : '/';
   // the runtime creates the working directory (when it is not inside a volume)
