@@ -83,6 +83,19 @@ describe('exec', () => {
     expect(text.stdout.toString()).toBe('plain text stdin');
   });
 
+  it('reports the exit status of a command that stops reading stdin early', async () => {
+    let produced = 0;
+    async function* endless() {
+      for (let i = 0; i < 400; i++) {
+        produced++;
+        yield Buffer.alloc(256 * 1024, i);
+      }
+    }
+    const r = await execInPod(t.kc, target, ['sh', '-c', 'exit 5'], { stdin: endless() });
+    expect(r.exitCode).toBe(5);
+    expect(produced).toBeLessThan(400);
+  });
+
   it('caps collected output and says so', async () => {
     const r = await execInPod(t.kc, target, ['cat', '/data/big.bin'], { maxBuffer: 1000 });
     expect(r.stdout.length).toBe(1000);

@@ -242,8 +242,9 @@ function toStdinIterable(input: NonNullable<ExecStreamOptions['stdin']>): AsyncI
   return Readable.from(input as NodeJS.ReadableStream);
 }
 
-function sendAsync(ws: WebSocket, frame: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => ws.send(frame, { binary: true }, (err) => (err ? reject(err) : resolve())));
+/** Sends and waits until the frame is handed to the socket; false when the session is gone. */
+function sendAsync(ws: WebSocket, frame: Buffer): Promise<boolean> {
+  return new Promise((resolve) => ws.send(frame, { binary: true }, (err) => resolve(!err)));
 }
 
 /**
@@ -396,12 +397,14 @@ export function openExec(kc: KubeConfig, target: ExecTarget, command: string[], 
 
   const pumpStdin = async (socket: WebSocket, input: NonNullable<ExecStreamOptions['stdin']>) => {
     const source = toStdinIterable(input);
-    // frames of STDIN_FRAME bytes: small chunks are gathered (fewer messages), large ones split
-    // (kube-sim, and servers with small receive buffers, stall on frames of a MiB or more)
+    // frames of at most STDIN_FRAME bytes: small chunks are gathered (fewer messages), large
+    // ones split (bounded frames keep both sides' buffers small)
+    let delivered = false;
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
-    const flush = async () => {
-      if (pendingBytes === 0) return;
+    // false once the session is gone: the command's status (or the close) tells what happened
+    const flush = async (): Promise<boolean> => {
+      if (pendingBytes === 0) return true;
       const frame = Buffer.allocUnsafe(pendingBytes + 1);
       frame[0] = STDIN;
       let at = 1;
@@ -412,8 +415,12 @@ export function openExec(kc: KubeConfig, target: ExecTarget, command: string[], 
       stdinBytes += pendingBytes;
       pending = [];
       pendingBytes = 0;
-      if (socket.bufferedAmount < STDIN_HIGH_WATER) socket.send(frame, { binary: true });
-      else await sendAsync(socket, frame);
+      if (socket.readyState !== WebSocket.OPEN) return false;
+      if (socket.bufferedAmount < STDIN_HIGH_WATER) {
+        socket.send(frame, { binary: true });
+        return true;
+      }
+      return sendAsync(socket, frame);
     };
     try {
       for await (const chunk of source) {
@@ -425,20 +432,23 @@ export function openExec(kc: KubeConfig, target: ExecTarget, command: string[], 
           at += part.length;
           pending.push(part);
           pendingBytes += part.length;
-          if (pendingBytes >= STDIN_FRAME) await flush();
+          if (pendingBytes >= STDIN_FRAME && !(await flush())) return;
         }
       }
       if (settled || socket.readyState !== WebSocket.OPEN) return;
-      await flush();
+      if (!(await flush())) return;
       if (settled || socket.readyState !== WebSocket.OPEN) return;
       if (socket.protocol === 'v5.channel.k8s.io') socket.send(Buffer.from([CLOSE, STDIN]), { binary: true });
       else socket.close(1000);
+      delivered = true;
     } catch (err) {
-      // the input failed: stop the command rather than let it see a truncated stream as complete
+      // only the input can throw here: stop the command rather than let it take a truncated
+      // stream for a complete one
       const e = err instanceof Error ? err : new Error(String(err));
       close(e.name === 'AbortError' ? e : new ExecError('ConnectionFailed', `stdin for [${command.join(' ')}] failed: ${e.message}`));
     } finally {
-      if (settled && input && typeof (input as { destroy?: unknown }).destroy === 'function') {
+      // input we stopped reading is released
+      if (!delivered && typeof (input as { destroy?: unknown }).destroy === 'function') {
         (input as unknown as { destroy(): void }).destroy();
       }
     }
