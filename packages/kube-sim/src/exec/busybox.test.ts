@@ -100,7 +100,11 @@ describe('busybox', () => {
       '[one] back nested deep\n',
     );
     expect((await sh('for f in $(echo a b); do echo $f; done')).stdout.toString()).toBe('a\nb\n');
-    expect((await sh('echo $((1+1))')).code).toBe(2);
+    expect((await sh('i=0; while [ $i -lt 3 ]; do i=$((i + 1)); echo "n=$i"; done; echo $(( (i * 7) % 4 == 1 && 2 > 1 )) $((-$i / 2))')).stdout.toString()).toBe(
+      'n=1\nn=2\nn=3\n1 -1\n',
+    );
+    expect((await sh('echo $((1 / 0))')).code).not.toBe(0);
+    expect((await sh('echo $((1 +* 2))')).code).not.toBe(0);
     expect((await sh('touch /data/w; while test -e /data/w; do rm /data/w; echo once; done')).stdout.toString()).toBe('once\n');
     expect((await sh('until test -e /data/u; do touch /data/u; echo made; done')).stdout.toString()).toBe('made\n');
     expect((await sh('{ echo a; echo b; } > /data/grouped; cat /data/grouped')).stdout.toString()).toBe('a\nb\n');

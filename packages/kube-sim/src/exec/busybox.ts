@@ -28,7 +28,7 @@ import { posix } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 
-import { parse, ShellSyntaxError, type AndOr, type Command as ShellCommand, type Pipeline, type SimpleCommand, type Word } from './shell.js';
+import { arithmetic, parse, ShellSyntaxError, type AndOr, type Command as ShellCommand, type Pipeline, type SimpleCommand, type Word } from './shell.js';
 import { mkdirs, tar } from './tar.js';
 import { FsError, errorMessage, type PodFs } from './vfs.js';
 
@@ -1266,6 +1266,7 @@ async function expand(word: Word, proc: Proc): Promise<{ text: string; globbable
       text += seg.text;
       if (!seg.quoted && /[*?[]/.test(seg.text)) globbable = true;
     } else if (seg.kind === 'cmd') text += await substitute(seg.script, proc);
+    else if (seg.kind === 'arith') text += String(arithmetic(seg.expr, (name) => proc.env[name]));
     else if (seg.name === '?') text += String(proc.status);
     else if (seg.name === '$') text += '1';
     else if (seg.name === '#') text += String(Math.max(0, (proc.args?.length ?? 1) - 1));

@@ -2,8 +2,8 @@
  * The parser of kube-sim's `sh -c`: simple commands joined by `;`, `&&`, `||`, newlines and
  * pipes, with quoting ('…', "…", \), variables ($VAR, ${VAR}, $?) and redirections
  * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`), and the compound commands if/elif/else, for,
- * while/until, `{ …; }`, `!` pipelines and command substitution (`$(…)`, backquotes). `case`,
- * subshells, functions and arithmetic are refused with a syntax error.
+ * while/until, `{ …; }`, `!` pipelines, command substitution (`$(…)`, backquotes) and `$((…))`
+ * arithmetic. `case`, subshells and functions are refused with a syntax error.
  */
 
 /** A piece of a word; variables are expanded when the command runs (for `$?`). */
@@ -11,7 +11,9 @@ export type Segment =
   | { kind: 'text'; text: string; quoted: boolean }
   | { kind: 'var'; name: string; quoted: boolean }
   /** `$(…)` or backquotes: the script's output, run when the word is expanded. */
-  | { kind: 'cmd'; script: string; quoted: boolean };
+  | { kind: 'cmd'; script: string; quoted: boolean }
+  /** `$((…))`: integer arithmetic. */
+  | { kind: 'arith'; expr: string; quoted: boolean };
 export type Word = Segment[];
 
 export interface Redirect {
@@ -132,7 +134,14 @@ export function tokenize(src: string): Token[] {
       return true;
     }
     if (next === '(') {
-      if (src[i + 2] === '(') throw new ShellSyntaxError('arithmetic expansion is not supported');
+      if (src[i + 2] === '(') {
+        const end = closingParen(src, i + 3);
+        if (src[end + 1] !== ')') throw new ShellSyntaxError('syntax error: missing "))"');
+        word ??= [];
+        word.push({ kind: 'arith', expr: src.slice(i + 3, end), quoted });
+        i = end + 2;
+        return true;
+      }
       const end = closingParen(src, i + 2);
       word ??= [];
       word.push({ kind: 'cmd', script: src.slice(i + 2, end), quoted });
@@ -451,4 +460,58 @@ class Parser {
     if (list.length === 0) throw new ShellSyntaxError(`syntax error: unexpected "${before}"`);
     return list;
   }
+}
+
+/**
+ * Evaluates a shell arithmetic expression: integers, variables (bare or `$x`), unary `- + !`,
+ * `* / %`, `+ -`, comparisons, `== !=`, `&& ||` and parentheses.
+ */
+export function arithmetic(expr: string, lookup: (name: string) => string | undefined): number {
+  const tokens = expr.match(/\s*(\d+|\$?[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|&&|\|\||[<>=!]=|[-+*/%()<>!])/gy);
+  const compact = expr.replace(/\s+/g, '');
+  if (!tokens || tokens.join('').replace(/\s+/g, '') !== compact) throw new ShellSyntaxError(`arithmetic syntax error: ${expr}`);
+  const list = tokens.map((t) => t.trim());
+  let i = 0;
+  const value = (name: string): number => {
+    const v = lookup(name.replace(/^\$\{?|\}$/g, '')) ?? '0';
+    const n = Number(v.trim() || '0');
+    if (!Number.isInteger(n)) throw new ShellSyntaxError(`arithmetic syntax error: ${v}`);
+    return n;
+  };
+  const primary = (): number => {
+    const t = list[i++];
+    if (t === undefined) throw new ShellSyntaxError(`arithmetic syntax error: ${expr}`);
+    if (t === '(') {
+      const v = or();
+      if (list[i++] !== ')') throw new ShellSyntaxError(`arithmetic syntax error: ${expr}`);
+      return v;
+    }
+    if (t === '-') return -primary();
+    if (t === '+') return primary();
+    if (t === '!') return primary() ? 0 : 1;
+    if (/^\d+$/.test(t)) return Number(t);
+    if (/^\$?\{?[A-Za-z_]/.test(t)) return value(t);
+    throw new ShellSyntaxError(`arithmetic syntax error: ${expr}`);
+  };
+  const binary = (next: () => number, ops: Record<string, (a: number, b: number) => number>) => (): number => {
+    let v = next();
+    while (list[i] !== undefined && ops[list[i] as string]) {
+      const op = ops[list[i++] as string] as (a: number, b: number) => number;
+      v = op(v, next());
+    }
+    return v;
+  };
+  const div = (a: number, b: number, f: (x: number, y: number) => number) => {
+    if (b === 0) throw new ShellSyntaxError('arithmetic: divide by zero');
+    return Math.trunc(f(a, b));
+  };
+  const mul = binary(primary, { '*': (a, b) => a * b, '/': (a, b) => div(a, b, (x, y) => x / y), '%': (a, b) => div(a, b, (x, y) => x % y) });
+  const add = binary(mul, { '+': (a, b) => a + b, '-': (a, b) => a - b });
+  const cmp = binary(add, { '<': (a, b) => +(a < b), '<=': (a, b) => +(a <= b), '>': (a, b) => +(a > b), '>=': (a, b) => +(a >= b) });
+  const eq = binary(cmp, { '==': (a, b) => +(a === b), '!=': (a, b) => +(a !== b) });
+  const and = binary(eq, { '&&': (a, b) => +(a !== 0 && b !== 0) });
+  const or = binary(and, { '||': (a, b) => +(a !== 0 || b !== 0) });
+  const result = or();
+  if (i !== list.length) throw new ShellSyntaxError(`arithmetic syntax error: ${expr}`);
+  return result;
 }
