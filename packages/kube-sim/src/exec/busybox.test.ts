@@ -124,6 +124,30 @@ describe('busybox', () => {
     expect((await sh('fi')).code).toBe(2);
   });
 
+  it('feeds here-documents to stdin, expanded unless the delimiter is quoted', async () => {
+    const script = [
+      'name=world',
+      'cat > /data/hd.txt <<EOF',
+      'hello $name "quoted" $(echo sub)',
+      '  indented',
+      'EOF',
+      "cat <<'RAW' | sha256sum",
+      '$name stays',
+      'RAW',
+      'cat <<-TABS',
+      '\tstripped $((1+2))',
+      '\tTABS',
+      'cat /data/hd.txt',
+    ].join('\n');
+    const r = await sh(script);
+    const { createHash } = await import('node:crypto');
+    expect(r.stderr).toBe('');
+    expect(r.stdout.toString()).toBe(
+      `${createHash('sha256').update('$name stays\n').digest('hex')}  -\nstripped 3\nhello world "quoted" sub\n  indented\n`,
+    );
+    expect((await sh('cat <<END\nno end')).code).toBe(2);
+  });
+
   it('parses quoting and operators', () => {
     expect(parse('a "b c" d\\ e').length).toBe(1);
     expect(parse('a; b && c || d | e').map((x) => x.op)).toEqual([';', ';', '&&', '||']);

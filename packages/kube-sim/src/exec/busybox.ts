@@ -1380,6 +1380,10 @@ async function openRedirects(cmd: SimpleCommand, proc: Proc): Promise<{ proc: Pr
       else if (r.fd === 2) p.stderr = src;
       continue;
     }
+    if (r.op === '<<') {
+      p.stdin = Readable.from([Buffer.from(target)]);
+      continue;
+    }
     if (r.op === '<') {
       p.stdin = await openRead(proc, target);
       continue;

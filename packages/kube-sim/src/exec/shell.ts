@@ -1,7 +1,7 @@
 /**
  * The parser of kube-sim's `sh -c`: simple commands joined by `;`, `&&`, `||`, newlines and
  * pipes, with quoting ('…', "…", \), variables ($VAR, ${VAR}, $?) and redirections
- * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`), and the compound commands if/elif/else, for,
+ * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`, here-documents), and the compound commands if/elif/else, for,
  * while/until, `{ …; }`, `!` pipelines, command substitution (`$(…)`, backquotes) and `$((…))`
  * arithmetic. `case`, subshells and functions are refused with a syntax error.
  */
@@ -18,7 +18,7 @@ export type Word = Segment[];
 
 export interface Redirect {
   fd: number;
-  op: '<' | '>' | '>>' | '>&';
+  op: '<' | '>' | '>>' | '>&' | '<<';
   target: Word;
 }
 
@@ -173,6 +173,29 @@ export function tokenize(src: string): Token[] {
     i = j + 1;
   };
 
+  const hereDocs: Array<{ token: Token; delim: string; strip: boolean; quoted: boolean }> = [];
+  const readHereDocs = () => {
+    for (const doc of hereDocs.splice(0)) {
+      let body = '';
+      for (;;) {
+        if (i >= src.length) throw new ShellSyntaxError(`here-document delimited by end of file (wanted "${doc.delim}")`);
+        const nl = src.indexOf('\n', i);
+        let line = nl < 0 ? src.slice(i) : src.slice(i, nl);
+        i = nl < 0 ? src.length : nl + 1;
+        if (doc.strip) line = line.replace(/^\t+/, '');
+        if (line === doc.delim) break;
+        body += `${line}\n`;
+      }
+      const target = doc.token as { type: 'word'; word: Word };
+      if (doc.quoted) target.word = [{ kind: 'text', text: body, quoted: true }];
+      else {
+        // expanded like a double-quoted string, where `"` is an ordinary character
+        const inner = tokenize(`"${body.replace(/\\(?=")/g, '\\\\').replace(/"/g, '\\"')}"`)[0];
+        target.word = inner?.type === 'word' ? inner.word : [{ kind: 'text', text: body, quoted: true }];
+      }
+    }
+  };
+
   while (i < src.length) {
     const c = src[i] as string;
     if (c === ' ' || c === '\t') {
@@ -182,6 +205,7 @@ export function tokenize(src: string): Token[] {
       endWord();
       tokens.push({ type: 'op', op: ';' });
       i++;
+      readHereDocs();
     } else if (c === '#' && word === null) {
       while (i < src.length && src[i] !== '\n') i++;
     } else if (c === '\\') {
@@ -250,6 +274,38 @@ export function tokenize(src: string): Token[] {
       } else endWord();
       let op = c as string;
       i++;
+      if (c === '<' && src[i] === '<') {
+        // a here-document: its body follows the end of this line
+        i++;
+        const strip = src[i] === '-';
+        if (strip) i++;
+        while (src[i] === ' ' || src[i] === '\t') i++;
+        let delim = '';
+        let quotedDelim = false;
+        while (i < src.length && !' \t\n;&|<>()'.includes(src[i] as string)) {
+          const d = src[i] as string;
+          if (d === "'" || d === '"') {
+            const end = src.indexOf(d, i + 1);
+            if (end < 0) throw new ShellSyntaxError('unterminated quoted string');
+            delim += src.slice(i + 1, end);
+            quotedDelim = true;
+            i = end + 1;
+          } else if (d === '\\') {
+            delim += src[i + 1] ?? '';
+            quotedDelim = true;
+            i += 2;
+          } else {
+            delim += d;
+            i++;
+          }
+        }
+        if (!delim) throw new ShellSyntaxError('syntax error: unexpected redirection');
+        tokens.push({ type: 'op', op: `${fd ?? 0}<<` });
+        const body: Token = { type: 'word', word: [] };
+        tokens.push(body);
+        hereDocs.push({ token: body, delim, strip, quoted: quotedDelim });
+        continue;
+      }
       if (c === '>' && src[i] === '>') {
         op = '>>';
         i++;
@@ -264,6 +320,7 @@ export function tokenize(src: string): Token[] {
     }
   }
   endWord();
+  if (hereDocs.length) throw new ShellSyntaxError(`here-document delimited by end of file (wanted "${hereDocs[0]?.delim}")`);
   return tokens;
 }
 
@@ -365,7 +422,7 @@ class Parser {
     const out: Redirect[] = [];
     for (;;) {
       const t = this.tokens[this.i];
-      const m = t?.type === 'op' ? /^(\d)(<|>>|>&|<&|>)$/.exec(t.op) : null;
+      const m = t?.type === 'op' ? /^(\d)(<<|<|>>|>&|<&|>)$/.exec(t.op) : null;
       if (!m) return out;
       const target = this.tokens[this.i + 1];
       if (!target || target.type !== 'word') throw new ShellSyntaxError('syntax error: unexpected redirection');
