@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNamespace, createPvc, podNames, pseudoRandom, sh, startPod, startVolumeSim, waitFor, type VolumeSim } from '../test-support/volumes.js';
 import { prepareVolumeBackups, type VolumeStream } from './backup.js';
-import { MOVER_PREFIX } from './mover.js';
+import { removeLeftovers } from './leftovers.js';
+import { MOVER_PREFIX, startMover } from './mover.js';
 import { restoreVolumeData } from './restore.js';
-import { CLONE_PREFIX } from './snapshots.js';
+import { CLONE_PREFIX, createClonePvc, createVolumeSnapshot } from './snapshots.js';
 
 const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
 const OTHER_DRIVER = 'nfs.example.com';
@@ -288,6 +289,31 @@ describe('prepareVolumeBackups', () => {
     // the streams fail with the abort, they do not end quietly
     expect(streamErrors.length).toBeGreaterThanOrEqual(1);
     expect((streamErrors[0] as Error).name).toBe('AbortError');
+  });
+
+  it('removeLeftovers finds what a crashed run left (older than the cutoff) and deletes it', async () => {
+    const ns = 'crashed';
+    await createNamespace(t.core, ns);
+    await createPvc(t.core, ns, 'data');
+    await startPod(t.core, ns, 'app', { claims: ['data'] });
+    // a run that died after making its objects
+    const [pvc] = await readPvcs(t, ns, ['data']);
+    const snapName = await createVolumeSnapshot(t.kc, ns, 'data', 'csi-hostpath-snapclass');
+    await createClonePvc(t.kc, ns, pvc as V1PersistentVolumeClaim, snapName);
+    await startMover(t.kc, ns, 'data', { readOnly: true, purpose: 'backup' });
+    expect(await managedLeftovers(t, ns)).toHaveLength(3);
+
+    const recent = await removeLeftovers(t.kc, ns);
+    expect(recent.found).toEqual([]);
+    const listed = await removeLeftovers(t.kc, ns, { olderThanMs: 0, dryRun: true });
+    expect(listed.found.map((f) => f.kind).sort()).toEqual(['pod', 'pvc', 'volumesnapshot']);
+    expect(await managedLeftovers(t, ns)).toHaveLength(3);
+    const removed = await removeLeftovers(t.kc, ns, { olderThanMs: 0 });
+    expect(removed.errors).toEqual([]);
+    await waitFor(async () => (await managedLeftovers(t, ns)).length === 0, 10_000, 'leftovers gone');
+    // the application is untouched
+    expect((await t.core.readNamespacedPod({ name: 'app', namespace: ns })).status?.phase).toBe('Running');
+    expect((await readPvcs(t, ns, ['data']))[0]?.status?.phase).toBe('Bound');
   });
 
   it('abort before prepare finishes leaves nothing behind', async () => {

@@ -23,3 +23,4 @@ export {
   type SnapshotClassInfo,
 } from './snapshots.js';
 export { MANAGED_BY, MANAGED_BY_LABEL, PVC_ANNOTATION } from './util.js';
+export { removeLeftovers, type Leftover, type LeftoverOptions } from './leftovers.js';
