@@ -1,8 +1,17 @@
 /** The exec helper against kube-sim with the real client-node (no mocks). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ExecError, execInPod, openExec } from './exec.js';
+import { ExecError, execInPod, exitCodeOf, openExec } from './exec.js';
 import { createNamespace, createPvc, pseudoRandom, sha256, startPod, startVolumeSim, type VolumeSim } from './test-support/volumes.js';
+
+describe('exitCodeOf', () => {
+  it('reads Success, ExitCode causes, and turns other failures into ExecErrors', () => {
+    expect(exitCodeOf({ status: 'Success' })).toBe(0);
+    expect(exitCodeOf({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '2' }] } })).toBe(2);
+    expect(exitCodeOf({ status: 'Failure', reason: 'InternalError', details: { causes: [{ reason: 'ExitCode', message: '127' }] } })).toBe(127);
+    expect(() => exitCodeOf({ status: 'Failure', reason: 'InternalError', message: 'OCI runtime exec failed' })).toThrow(/OCI runtime exec failed/);
+  });
+});
 
 describe('exec', () => {
   let t: VolumeSim;

@@ -14,8 +14,9 @@
  *    with the API server's own message,
  *  - timeouts and AbortSignals close the session (the server stops the command).
  *
- * The exit code comes from the status channel (channel 3, a metav1.Status): Success → 0,
- * `NonZeroExitCode` → the ExitCode cause; any other Failure is an ExecError.
+ * The exit code comes from the status channel (channel 3, a metav1.Status): Success → 0, a
+ * Failure with an ExitCode cause (`NonZeroExitCode`) → that code; any other Failure is an
+ * ExecError (reason `CommandFailed`, with the status).
  */
 import { PassThrough, Readable, Writable } from 'node:stream';
 
@@ -132,11 +133,11 @@ class Collector extends Writable {
 /** The exit code of a finished command from its status; throws for other failures. */
 export function exitCodeOf(status: V1Status): number {
   if (status.status === 'Success') return 0;
-  if (status.reason === 'NonZeroExitCode') {
-    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-    const code = Number(cause?.message);
-    if (Number.isInteger(code)) return code;
-  }
+  // NonZeroExitCode carries an ExitCode cause; some runtimes attach one to other failures too
+  // (an executable not found: 126/127)
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  const code = cause?.message !== undefined && cause.message !== '' ? Number(cause.message) : NaN;
+  if (Number.isInteger(code)) return code;
   throw new ExecError('CommandFailed', status.message || `command failed (${status.reason ?? 'unknown reason'})`, undefined, status);
 }
 
