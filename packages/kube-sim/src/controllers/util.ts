@@ -144,11 +144,6 @@ export function normalizeImage(image: string): string {
   return colon > slash ? `${repo}${image.slice(colon)}` : `${repo}:latest`;
 }
 
-export interface PodLike extends KubeObject {
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-}
-
 export function podPhase(pod: KubeObject): string | undefined {
   return (pod.status as { phase?: string } | undefined)?.phase;
 }

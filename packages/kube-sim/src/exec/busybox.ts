@@ -1591,4 +1591,5 @@ async function runStages(stages: ShellCommand[], proc: Proc): Promise<number> {
   return codes[codes.length - 1] ?? 0;
 }
 
+/** The names the busybox answers to. */
 export const builtinNames = (): string[] => Object.keys(commands).sort();
