@@ -346,7 +346,7 @@ export class ApiServer {
         if (body.metadata?.namespace && route.namespace && body.metadata.namespace !== route.namespace) {
           throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
         }
-        const created = this.d.store.create(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false), raw: true });
+        const created = this.d.store.create(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false), raw: true, owned: true });
         return send(res, 201, dryRun ? created : this.d.store.jsonOf(created));
       }
       case 'update': {
@@ -355,7 +355,7 @@ export class ApiServer {
           throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${route.name})`);
         }
         body.metadata = { ...body.metadata, name: route.name };
-        const updated = this.d.store.update(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false), raw: true });
+        const updated = this.d.store.update(route.type, route.namespace, { ...body, apiVersion: gv(info), kind: info.kind }, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldsOf(body, false), raw: true, owned: true });
         return send(res, 200, dryRun ? updated : this.d.store.jsonOf(updated));
       }
       case 'patch':
@@ -583,7 +583,12 @@ export class ApiServer {
     }
     if (!cur) throw notFound(info.group, info.resource, route.name!);
     const patched = this.applyPatch(ct, info, cur, parseBody(text, ct.includes('yaml') ? 'application/yaml' : 'application/json'));
-    const out = store.update(route.type, route.namespace, patched, { dryRun, fieldManager: fieldManager ?? defaultManager(req), fieldsV1: fieldSetOf(stripForFieldSet(JSON.parse(text || '{}'))) });
+    const out = store.update(route.type, route.namespace, patched, {
+      dryRun,
+      fieldManager: fieldManager ?? defaultManager(req),
+      fieldsV1: fieldSetOf(stripForFieldSet(JSON.parse(text || '{}'))),
+      owned: true,
+    });
     return send(res, 200, asVersion(out, gv(info)));
   }
 

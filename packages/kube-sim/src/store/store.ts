@@ -23,6 +23,8 @@ export interface WriteOptions {
   subresource?: string;
   /** Return the stored object itself instead of a copy (the caller must not mutate it). */
   raw?: boolean;
+  /** The caller hands the object over (a freshly parsed request body): it is not copied. */
+  owned?: boolean;
 }
 
 export interface DeleteOptions {
@@ -467,7 +469,7 @@ export class Store implements ObjectStore {
   create(type: ResourceType, namespace: string | undefined, object: KubeObject, opts: WriteOptions = {}): KubeObject {
     const info = this.info(type);
     const ns = this.check(info, namespace ?? object.metadata?.namespace);
-    const obj = deepClone(object);
+    const obj = opts.owned ? object : deepClone(object);
     obj.metadata = obj.metadata ?? {};
     if (!obj.apiVersion) obj.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
     if (!obj.kind) obj.kind = info.kind;
@@ -553,17 +555,18 @@ export class Store implements ObjectStore {
     }
     let obj: KubeObject;
     if (statusOnly) {
-      obj = deepClone(old);
+      // stored objects are never mutated, so the new version may share everything but status
+      obj = { ...old, metadata: { ...old.metadata } };
       if (object.status === undefined) delete obj.status;
-      else obj.status = deepClone(object.status);
+      else obj.status = opts.owned ? object.status : deepClone(object.status);
     } else {
-      obj = deepClone(object);
+      obj = opts.owned ? object : deepClone(object);
       obj.metadata = obj.metadata ?? {};
       if (info.subresources.has('status')) {
         if (old.status === undefined) delete obj.status;
-        else obj.status = deepClone(old.status);
+        else obj.status = old.status;
       }
-      if (obj.metadata.managedFields === undefined && old.metadata.managedFields) obj.metadata.managedFields = deepClone(old.metadata.managedFields);
+      if (obj.metadata.managedFields === undefined && old.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
     }
     obj.apiVersion = obj.apiVersion || old.apiVersion;
     obj.kind = obj.kind || old.kind;
@@ -591,7 +594,7 @@ export class Store implements ObjectStore {
     if (!statusOnly) for (const h of this.hooks) h.beforeUpdate?.(info, obj, old, this);
     obj.metadata.resourceVersion = old.metadata.resourceVersion;
     // no-op writes change nothing (no new resourceVersion, no event)
-    const unchanged = deepEqual(withoutManaged(obj), withoutManaged(old));
+    const unchanged = statusOnly ? deepEqual(obj.status, old.status) : deepEqual(withoutManaged(obj), withoutManaged(old));
     const op = opts.operation ?? 'Update';
     const newManager =
       opts.fieldManager !== undefined &&
