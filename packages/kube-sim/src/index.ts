@@ -15,3 +15,4 @@ export { CSI_DRIVER, SNAPSHOT_CLASS } from './store/bootstrap.js';
 export { DEFAULT_STORAGE_CLASS } from './store/defaults.js';
 export { DEV_NAMESPACE } from './auth/users.js';
 export type * from './store-api.js';
+export { startTestSim, kubectlBinaries, KUBECTL_DIR, type TestSim } from './testing.js';
