@@ -75,7 +75,11 @@ describe('busybox', () => {
     expect((await sh('cat /nope 2>/dev/null; echo $?')).stdout.toString()).toBe('1\n');
     expect((await sh('cat /nope 2>&1')).stdout.toString()).toBe("cat: can't open '/nope': No such file or directory\n");
     expect((await sh('exit 3')).code).toBe(3);
-    expect((await sh('case x in x) echo;; esac')).code).toBe(2);
+    expect((await sh('case hello.txt in *.log) echo log;; *.txt|*.md) echo text;; *) echo other;; esac')).stdout.toString()).toBe('text\n');
+    expect((await sh('v=b; case "$v" in (a) echo A;; "b") echo B; echo again;; esac')).stdout.toString()).toBe('B\nagain\n');
+    expect((await sh('case z in a) echo a;; esac; echo $?')).stdout.toString()).toBe('0\n');
+    expect((await sh('case "*" in "*") echo star;; *) echo any;; esac')).stdout.toString()).toBe('star\n');
+    expect((await sh('(echo sub)')).code).toBe(2);
     const unknown = await sh('frobnicate --now');
     expect(unknown.code).toBe(127);
     expect(unknown.stderr).toBe('sh: frobnicate: not found\n');

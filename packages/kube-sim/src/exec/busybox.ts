@@ -1540,6 +1540,22 @@ async function runCommand(cmd: ShellCommand, proc: Proc): Promise<number> {
         }
         return status;
       });
+    case 'case':
+      return withRedirects(cmd.redirects, proc, async (p) => {
+        const subject = (await expand(cmd.subject, p)).text;
+        for (const item of cmd.items) {
+          for (const pattern of item.patterns) {
+            // quoted parts of a pattern match literally
+            let re = '';
+            for (const seg of pattern) {
+              const text = seg.kind === 'text' ? seg.text : (await expand([seg], p)).text;
+              re += seg.kind === 'text' && !seg.quoted ? globToRegExp(text).source.slice(1, -1) : text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+            }
+            if (new RegExp(`^${re}$`).test(subject)) return item.body.length ? runList(item.body, p) : 0;
+          }
+        }
+        return 0;
+      });
     case 'while':
     case 'until':
       return withRedirects(cmd.redirects, proc, async (p) => {

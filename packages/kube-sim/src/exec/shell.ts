@@ -2,8 +2,8 @@
  * The parser of kube-sim's `sh -c`: simple commands joined by `;`, `&&`, `||`, newlines and
  * pipes, with quoting ('…', "…", \), variables ($VAR, ${VAR}, $?) and redirections
  * (`<`, `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2`, here-documents), and the compound commands if/elif/else, for,
- * while/until, `{ …; }`, `!` pipelines, command substitution (`$(…)`, backquotes) and `$((…))`
- * arithmetic. `case`, subshells and functions are refused with a syntax error.
+ * while/until, case, `{ …; }`, `!` pipelines, command substitution (`$(…)`, backquotes) and
+ * `$((…))` arithmetic. Subshells and functions are refused with a syntax error.
  */
 
 /** A piece of a word; variables are expanded when the command runs (for `$?`). */
@@ -57,7 +57,14 @@ export interface GroupCommand {
   redirects: Redirect[];
 }
 
-export type Command = SimpleCommand | IfCommand | ForCommand | LoopCommand | GroupCommand;
+export interface CaseCommand {
+  kind: 'case';
+  subject: Word;
+  items: Array<{ patterns: Word[]; body: AndOr[] }>;
+  redirects: Redirect[];
+}
+
+export type Command = SimpleCommand | IfCommand | ForCommand | LoopCommand | GroupCommand | CaseCommand;
 
 export interface Pipeline {
   commands: Command[];
@@ -250,12 +257,14 @@ export function tokenize(src: string): Token[] {
     } else if (c === '`') {
       readBackquote(false);
     } else if (c === '(' || c === ')') {
-      throw new ShellSyntaxError(`syntax error: unexpected "${c}"`);
+      // only `case` patterns use them; the parser refuses them anywhere else
+      endWord();
+      tokens.push({ type: 'op', op: c });
+      i++;
     } else if (c === ';' || c === '&' || c === '|') {
       endWord();
       const two = src.slice(i, i + 2);
       if (two === '&&' || two === '||' || two === ';;') {
-        if (two === ';;') throw new ShellSyntaxError('syntax error: unexpected ";;"');
         tokens.push({ type: 'op', op: two });
         i += 2;
       } else {
@@ -381,6 +390,7 @@ class Parser {
         if (op !== ';') throw new ShellSyntaxError('syntax error: unexpected end of file');
         break;
       }
+      if (stops.includes('esac') && this.isOp(';;')) break;
       const w = this.reserved();
       if (w && stops.includes(w)) {
         if (op !== ';') throw new ShellSyntaxError(`syntax error: unexpected "${w}"`);
@@ -397,6 +407,7 @@ class Parser {
         if (!next) break;
         const nw = this.reserved();
         if (nw && stops.includes(nw)) break;
+        if (stops.includes('esac') && this.isOp(';;')) break;
         throw new ShellSyntaxError(`syntax error: unexpected "${next.type === 'word' ? this.text(next) ?? 'word' : next.op}"`);
       }
     }
@@ -482,6 +493,41 @@ class Parser {
       const body = this.nonEmpty(this.list(['done']), 'done');
       this.expect('done');
       return { kind: w, cond, body, redirects: this.redirects() };
+    }
+    if (w === 'case') {
+      this.i++;
+      const subject = this.tokens[this.i];
+      if (!subject || subject.type !== 'word') throw new ShellSyntaxError('syntax error: bad case subject');
+      this.i++;
+      this.skipSeparators();
+      this.expect('in');
+      const items: CaseCommand['items'] = [];
+      for (;;) {
+        this.skipSeparators();
+        if (this.reserved() === 'esac') break;
+        if (this.isOp('(')) this.i++;
+        const patterns: Word[] = [];
+        for (;;) {
+          const t = this.tokens[this.i];
+          if (!t || t.type !== 'word') throw new ShellSyntaxError('syntax error: bad case pattern');
+          patterns.push(t.word);
+          this.i++;
+          if (this.isOp('|')) {
+            this.i++;
+            continue;
+          }
+          break;
+        }
+        if (!this.isOp(')')) throw new ShellSyntaxError('syntax error: expecting ")" in case');
+        this.i++;
+        const body = this.list(['esac']);
+        items.push({ patterns, body });
+        if (this.isOp(';;')) this.i++;
+        else break;
+      }
+      this.skipSeparators();
+      this.expect('esac');
+      return { kind: 'case', subject: subject.word, items, redirects: this.redirects() };
     }
     if (w === '{') {
       this.i++;
