@@ -91,7 +91,7 @@ describe('backupNamespace', () => {
     expect(noDeploy.manifest.resources.byKind.Deployment).toBeUndefined();
     expect(noDeploy.manifest.resources.byKind.Service).toBe(3);
     const redis = await backupNamespace(repo, h.kubeConfig(), { namespace: 'guestbook', name: 'redis', volumes: 'none', labelSelector: 'app=redis' });
-    expect(redis.manifest.objects.filter((o) => o.kind === 'Service').map((o) => o.name).sort()).toEqual(['redis-master', 'redis-replica']);
+    expect(redis.objects.filter((o) => o.kind === 'Service').map((o) => o.name).sort()).toEqual(['redis-master', 'redis-replica']);
     const typo = await backupNamespace(repo, h.kubeConfig(), { namespace: 'guestbook', name: 'typo', volumes: 'none', includeResources: ['deploymnts'] });
     expect(typo.warnings.join('\n')).toContain('deploymnts');
   });

@@ -17,7 +17,7 @@ import {
   tag,
 } from './layout.js';
 import { OperationLog, type ProgressCallback } from './log.js';
-import { MANIFEST_VERSION, type BackupManifest } from './manifest.js';
+import { MANIFEST_VERSION, type BackupManifest, type ManifestObject } from './manifest.js';
 
 export interface BackupNamespaceOptions {
   namespace: string;
@@ -48,6 +48,8 @@ export interface BackupNamespaceOptions {
 export interface BackupNamespaceResult {
   snapshot: Snapshot;
   manifest: BackupManifest;
+  /** Every object stored (namespaced and cluster-scoped). */
+  objects: ManifestObject[];
   warnings: string[];
 }
 
@@ -139,7 +141,15 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
       bytesAdded: result.snapshot.stats.bytesAdded,
     });
     log.progress('done', `backup ${name} saved as snapshot ${result.snapshot.id.slice(0, 8)}`);
-    return { ...result, warnings: [...log.warnings] };
+    const objects: ManifestObject[] = capture.objects.map((o) => ({
+      path: o.path,
+      apiVersion: o.object.apiVersion,
+      kind: o.ref.kind,
+      ...(o.ref.namespace ? { namespace: o.ref.namespace } : {}),
+      name: o.ref.name,
+      ...(o.dependencyOf ? { dependencyOf: o.dependencyOf } : {}),
+    }));
+    return { ...result, objects, warnings: [...log.warnings] };
   } catch (err) {
     const e = err instanceof K8sError || (err as { code?: unknown }).code ? (err as Error) : new K8sError('EAPI', (err as Error).message, { cause: err });
     await audit('failure', { error: e.message, code: (e as { code?: string }).code });
@@ -191,14 +201,7 @@ function buildManifest(c: SaveContext, volumeRecords: VolumeRecord[]): BackupMan
     finished: finished.toISOString(),
     durationMs: finished.getTime() - c.started.getTime(),
     resources: { total: c.capture.objects.length, byKind },
-    objects: c.capture.objects.map((o) => ({
-      path: o.path,
-      apiVersion: o.object.apiVersion,
-      kind: o.ref.kind,
-      ...(o.ref.namespace ? { namespace: o.ref.namespace } : {}),
-      name: o.ref.name,
-      ...(o.dependencyOf ? { dependencyOf: o.dependencyOf } : {}),
-    })),
+    dependencies: c.capture.objects.filter((o) => o.dependencyOf).map((o) => ({ path: o.path, kind: o.ref.kind, name: o.ref.name, reason: o.dependencyOf! })),
     types: c.capture.types.map((t) => ({ group: t.group, version: t.version, resource: t.resource, kind: t.kind })).sort((a, b) => `${a.group}/${a.resource}`.localeCompare(`${b.group}/${b.resource}`)),
     skipped: { total: c.capture.skipped.length, byReason },
     volumes: volumeRecords,

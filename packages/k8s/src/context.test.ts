@@ -45,7 +45,7 @@ describe('connecting and identity', () => {
       contexts: [{ name: 'c', cluster: 'gone', user: 'u' }],
       currentContext: 'c',
     });
-    const err = await new KubeClient(kc).request('GET', '/api').catch((e: unknown) => e as Error & { code: string });
+    const err = (await new KubeClient(kc).request('GET', '/api').catch((e: unknown) => e)) as Error & { code: string };
     expect(err).toMatchObject({ code: 'EUNREACHABLE' });
     expect(err.message).toContain('https://127.0.0.1:1');
     expect(err.message).not.toContain('secret-token-value');
@@ -55,7 +55,7 @@ describe('connecting and identity', () => {
     const repo = await memoryRepo();
     const r = await backupNamespace(repo, h.kubeConfig('dev'), { namespace: 'team-a', name: 'dev-1', volumes: 'none' });
     expect(r.manifest.actor).toBe('dev');
-    expect(r.manifest.objects.map((o) => `${o.kind}/${o.name}`)).toContain('ConfigMap/c1');
+    expect(r.objects.map((o) => `${o.kind}/${o.name}`)).toContain('ConfigMap/c1');
     expect(r.warnings.some((w) => /roles\.rbac\.authorization\.k8s\.io not captured: forbidden: cannot list roles\.rbac\.authorization\.k8s\.io in namespace "team-a"; check with `kubectl auth can-i list roles\.rbac\.authorization\.k8s\.io -n team-a`/.test(w))).toBe(true);
     await expect(backupNamespace(repo, h.kubeConfig('dev'), { namespace: 'team-a', name: 'dev-2', volumes: 'none', failOnWarning: true })).rejects.toMatchObject({ code: 'EWARNINGS' });
     await expect(backupNamespace(repo, h.kubeConfig('dev'), { namespace: 'default', name: 'dev-3', volumes: 'none' })).rejects.toMatchObject({

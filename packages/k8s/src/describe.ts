@@ -1,9 +1,9 @@
 /** Describing one backup: resources by kind, volumes with sizes, images with digests, stats, warnings, who/when/where. */
-import { listItems, type Repository, type SnapshotStats } from '@kubectl-backup/engine';
+import { listItems, type NamedItem, type Repository, type SnapshotStats } from '@kubectl-backup/engine';
 import type { ImageRecord } from './capture.js';
-import { KIND_RESTORE_RECORD, tagValue } from './layout.js';
+import { KIND_RESTORE_RECORD, parseResourceDocName, tagValue } from './layout.js';
 import { latestVerifications, summarize, type BackupSummary } from './list.js';
-import type { BackupManifest } from './manifest.js';
+import type { BackupManifest, ManifestObject } from './manifest.js';
 import { findBackup, listRecords, readManifest } from './records.js';
 import type { VolumeRecord } from './integration.js';
 
@@ -41,8 +41,8 @@ export async function describeBackup(repo: Repository, ref: string, options: { n
   const verified = (await latestVerifications(repo, handle.name)).get(handle.name);
   const items = await listItems(repo, s);
   const byKind = new Map<string, KindSummary>();
-  for (const o of manifest.objects) {
-    if (o.dependencyOf) continue;
+  for (const o of backupObjects(manifest, items)) {
+    if (o.namespace === undefined) continue;
     const k = byKind.get(o.kind) ?? { kind: o.kind, apiVersion: o.apiVersion, count: 0, names: [] };
     k.count++;
     k.names.push(o.name);
@@ -61,7 +61,7 @@ export async function describeBackup(repo: Repository, ref: string, options: { n
     when: { started: manifest.started, finished: manifest.finished, durationMs: manifest.durationMs },
     where: { cluster: manifest.cluster.name, context: manifest.cluster.context, server: manifest.cluster.server, namespace: manifest.namespace },
     resources: [...byKind.values()].sort((a, b) => a.kind.localeCompare(b.kind)),
-    dependencies: manifest.objects.filter((o) => o.dependencyOf).map((o) => ({ kind: o.kind, name: o.name, reason: o.dependencyOf! })),
+    dependencies: manifest.dependencies.map((d) => ({ kind: d.kind, name: d.name, reason: d.reason })),
     skipped: manifest.skipped,
     volumes: manifest.volumes.map((v) => {
       const item = items.find((i) => i.name === v.item);
@@ -75,4 +75,30 @@ export async function describeBackup(repo: Repository, ref: string, options: { n
     restores,
     manifest,
   };
+}
+
+/** The objects of a backup (from its items; kinds from the manifest's types and dependencies). */
+export function backupObjects(manifest: BackupManifest, items: NamedItem[]): ManifestObject[] {
+  const out: ManifestObject[] = [];
+  for (const item of items) {
+    const ref = parseResourceDocName(item.name);
+    if (!ref) continue;
+    const dep = manifest.dependencies.find((d) => d.path === item.name);
+    const kind = dep?.kind ?? manifest.types.find((t) => t.group === ref.group && t.resource === ref.resource)?.kind ?? ref.resource;
+    out.push({
+      path: item.name,
+      apiVersion: ref.group ? `${ref.group}/${ref.version}` : ref.version,
+      kind,
+      ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
+      name: ref.name,
+      ...(dep ? { dependencyOf: dep.reason } : {}),
+    });
+  }
+  return out;
+}
+
+/** The objects of a stored backup, without reading them. */
+export async function listBackupObjects(repo: Repository, ref: string): Promise<ManifestObject[]> {
+  const handle = await findBackup(repo, ref);
+  return backupObjects(await readManifest(repo, handle.snapshot), await listItems(repo, handle.snapshot));
 }

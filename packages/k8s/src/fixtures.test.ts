@@ -40,9 +40,9 @@ describe('fixture apps round trip', () => {
     const ns = `app-${app}`.slice(0, 30);
     await install(app, ns);
     const repo = await memoryRepo();
-    const { snapshot, manifest, warnings } = await backupNamespace(repo, h.kubeConfig(), { namespace: ns, name: app, volumes: 'auto' });
+    const { snapshot, manifest, objects, warnings } = await backupNamespace(repo, h.kubeConfig(), { namespace: ns, name: app, volumes: 'auto' });
     expect(warnings).toEqual([]);
-    expect(manifest.objects.some((o) => SKIPPED_KINDS.includes(o.kind) && o.kind !== 'Pod')).toBe(false);
+    expect(objects.some((o) => SKIPPED_KINDS.includes(o.kind) && o.kind !== 'Pod')).toBe(false);
     for (const img of manifest.images) expect(img.digest, `${img.owner}/${img.container}`).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     await deleteNamespaceAndWait(h.client(), ns);

@@ -37,5 +37,5 @@ export * from './volumes/index.js';
 export * from './hooks.js';
 export * from './exec.js';
 export { listBackups, latestVerifications, type BackupSummary, type ListBackupsOptions, type VerificationSummary } from './list.js';
-export { describeBackup, type BackupDescription, type KindSummary } from './describe.js';
+export { describeBackup, backupObjects, listBackupObjects, type BackupDescription, type KindSummary } from './describe.js';
 export { diffBackups, diffBackupWithCluster, type NamespaceDiff, type ObjectDiff, type ObjectChange } from './diff.js';

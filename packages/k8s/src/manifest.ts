@@ -27,7 +27,12 @@ export interface BackupManifest {
   finished: string;
   durationMs: number;
   resources: { total: number; byKind: Record<string, number> };
-  objects: ManifestObject[];
+  /**
+   * Cluster-scoped objects captured as dependencies, with why. (The namespaced objects are the
+   * snapshot's `resources/…` items: see listBackupObjects; the manifest does not repeat them, so
+   * that an unchanged namespace's next backup stores little.)
+   */
+  dependencies: Array<{ path: string; kind: string; name: string; reason: string }>;
   /** Namespaced types that were listed (also those with no objects), for diffs against the cluster. */
   types: Array<{ group: string; version: string; resource: string; kind: string }>;
   skipped: { total: number; byReason: Record<string, number> };

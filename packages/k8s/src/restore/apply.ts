@@ -27,7 +27,7 @@ export interface RestoreNamespaceOptions extends PlanOptions {
   waitTimeoutMs?: number;
   /** Objects applied at once within a stage (default 8). */
   concurrency?: number;
-  /** Client-side requests per second (default 50; 0: unlimited). */
+  /** Client-side requests per second (default 100, burst 200; 0: unlimited). */
   qps?: number;
   actor?: string;
   onProgress?: ProgressCallback;
@@ -62,7 +62,7 @@ function missingPermissionsError(plan: RestorePlan): K8sError {
 }
 
 export async function restoreNamespace(repo: Repository, target: ClusterTarget, options: RestoreNamespaceOptions): Promise<RestoreNamespaceResult> {
-  const client = toClient(target, { qps: options.qps ?? 50 });
+  const client = toClient(target, { qps: options.qps ?? 100, burst: options.qps ? undefined : 200 });
   const info = clusterInfo(client.kc);
   const log = new OperationLog('restore', options.onProgress);
   const started = new Date();

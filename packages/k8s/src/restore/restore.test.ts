@@ -159,9 +159,9 @@ describe('restoreNamespace', () => {
     const applied = await h.kubectl(['apply', '-f', '-'], APP('src'));
     expect(applied.stderr).toBe('');
     await waitWorkloadsReady(h.client(), 'src');
-    const { snapshot, manifest } = await backupNamespace(repo, h.kubeConfig(), { namespace: 'src', name: 'src-1', volumes: 'none' });
-    expect(manifest.objects.map((o) => `${o.kind}/${o.name}`)).toEqual(expect.arrayContaining(['ClusterRole/view', 'PersistentVolumeClaim/data', 'StorageClass/standard']));
-    expect(manifest.objects.some((o) => o.kind === 'PersistentVolume')).toBe(true);
+    const { snapshot, objects } = await backupNamespace(repo, h.kubeConfig(), { namespace: 'src', name: 'src-1', volumes: 'none' });
+    expect(objects.map((o) => `${o.kind}/${o.name}`)).toEqual(expect.arrayContaining(['ClusterRole/view', 'PersistentVolumeClaim/data', 'StorageClass/standard']));
+    expect(objects.some((o) => o.kind === 'PersistentVolume')).toBe(true);
 
     const result = await restoreNamespace(repo, h.kubeConfig(), { backup: 'src-1', targetNamespace: 'copy', waitTimeoutMs: 60_000 });
     expect(result.record?.outcome).toBe('success');
@@ -172,7 +172,7 @@ describe('restoreNamespace', () => {
     expect(byName('ClusterRole', 'view')?.outcome).toBe('skipped');
     expect(byName('StorageClass', 'standard')?.outcome).toMatch(/skipped|unchanged/);
     // the source's volume still exists (bound to src/data): left alone, the copy's PVC gets a new one
-    expect(byName('PersistentVolume', manifest.objects.find((o) => o.kind === 'PersistentVolume')!.name)).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/cluster-scoped/) });
+    expect(byName('PersistentVolume', objects.find((o) => o.kind === 'PersistentVolume')!.name)).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/cluster-scoped/) });
     expect(byName('ServiceAccount', 'default')?.outcome).toBe('skipped');
     expect(byName('Namespace', 'copy')?.outcome).toBe('created');
     // the source namespace is untouched; the copy's PVC is bound to a new volume
