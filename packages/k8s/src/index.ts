@@ -39,3 +39,4 @@ export * from './exec.js';
 export { listBackups, latestVerifications, type BackupSummary, type ListBackupsOptions, type VerificationSummary } from './list.js';
 export { describeBackup, backupObjects, listBackupObjects, type BackupDescription, type KindSummary } from './describe.js';
 export { diffBackups, diffBackupWithCluster, type NamespaceDiff, type ObjectDiff, type ObjectChange } from './diff.js';
+export { verifyBackup, type VerifyBackupOptions, type VerifyCheck, type VerifyResult } from './verify.js';

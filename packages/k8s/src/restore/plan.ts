@@ -248,6 +248,9 @@ async function decideActions(
       continue;
     }
     it.exists = !!current;
+    if (it.ref.kind === 'Namespace' && (current?.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+      throw new K8sError('ECONFLICT', `namespace "${it.ref.name}" is being deleted; wait until it is gone, or restore into another namespace`, { namespace: it.ref.name });
+    }
     // objects the restore leaves alone whatever the policy
     if (it.ref.kind === 'ClusterRole' && isBootstrapClusterRole(it.object)) {
       it.action = 'skip';
