@@ -1,4 +1,4 @@
-import { listItems, listSnapshots, readDocuments, readItem, readAuditLog } from '@kubectl-backup/engine';
+import { check, listItems, listSnapshots, readDocuments, readItem, readAuditLog } from '@kubectl-backup/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupNamespace } from './backup.js';
 import { setIntegrationModules } from './integration.js';
@@ -147,5 +147,27 @@ describe('backupNamespace', () => {
     } finally {
       setIntegrationModules({ volumes: null, hooks: null });
     }
+  });
+
+  it('cancelled mid-way: throws, audits the cancellation, leaves a repository that checks clean', async () => {
+    const repo = await memoryRepo();
+    const ctrl = new AbortController();
+    await expect(
+      backupNamespace(repo, h.kubeConfig(), {
+        namespace: 'guestbook',
+        name: 'cancelled',
+        volumes: 'none',
+        signal: ctrl.signal,
+        onProgress: (e) => {
+          if (e.phase === 'save') ctrl.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/ECANCELED|EABORTED/) });
+    expect(await listSnapshots(repo)).toEqual([]);
+    expect((await readAuditLog(repo)).map((a) => [a.target, a.outcome])).toEqual([['cancelled', 'canceled']]);
+    const report = await check(repo);
+    expect(report.errors).toEqual([]);
+    // the same name can be used again
+    await backupNamespace(repo, h.kubeConfig(), { namespace: 'guestbook', name: 'cancelled', volumes: 'none' });
   });
 });

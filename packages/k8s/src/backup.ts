@@ -64,7 +64,7 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
   const name = options.name ?? defaultBackupName(namespace, started);
   const volumesMode: VolumeMode = options.volumes ?? 'auto';
   let identity: Identity = { username: options.actor ?? info.user, groups: [], source: 'kubeconfig' };
-  const audit = async (outcome: 'success' | 'failure', details: Record<string, unknown>) => {
+  const audit = async (outcome: 'success' | 'failure' | 'canceled', details: Record<string, unknown>) => {
     try {
       await appendAudit(repo, { actor: identity.username, action: 'backup.create', target: name, outcome, details, cluster: info.cluster || info.server, context: info.context, namespace });
     } catch (err) {
@@ -152,7 +152,7 @@ export async function backupNamespace(repo: Repository, target: ClusterTarget, o
     return { ...result, objects, warnings: [...log.warnings] };
   } catch (err) {
     const e = err instanceof K8sError || (err as { code?: unknown }).code ? (err as Error) : new K8sError('EAPI', (err as Error).message, { cause: err });
-    await audit('failure', { error: e.message, code: (e as { code?: string }).code });
+    await audit(options.signal?.aborted ? 'canceled' : 'failure', { error: e.message, code: (e as { code?: string }).code });
     throw err;
   } finally {
     // post hooks run even when the backup failed after the pre hooks (e.g. to resume a database)
