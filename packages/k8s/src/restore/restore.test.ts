@@ -6,7 +6,7 @@ import { setIntegrationModules } from '../integration.js';
 import { KIND_RESTORE_RECORD, RESTORE_DOC, tag } from '../layout.js';
 import type { RestoreRecord } from '../manifest.js';
 import { readBackupObjects } from '../records.js';
-import { applyFixture, deleteNamespaceAndWait, memoryRepo, startHarness, waitWorkloadsReady, type Harness } from '../test-support/sim.js';
+import { applyFixture, deleteNamespaceAndWait, memoryRepo, startHarness, waitFor, waitWorkloadsReady, type Harness } from '../test-support/sim.js';
 import type { KubeObject } from '../types.js';
 import { subsetDiff } from './diff-fields.js';
 import { restoreNamespace } from './apply.js';
@@ -241,5 +241,40 @@ describe('restoreNamespace', () => {
     const ok = await restoreNamespace(repo, h.kubeConfig('dev'), { backup: 'src-1', targetNamespace: 'team-a', excludeResources: ['roles', 'rolebindings', 'persistentvolumeclaims'], wait: false });
     expect(ok.record!.counts.failed).toBe(0);
     expect((await client.get(CM, 'team-a', 'settings')).data).toEqual({ mode: 'blue', level: '3' });
+  });
+
+  it('restores custom resources after their CRD (created, established), also when the CRD was deleted', async () => {
+    const crd = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: widgets.example.com }
+spec:
+  group: example.com
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget, shortNames: [wdg] }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+`;
+    expect((await h.kubectl(['apply', '-f', '-'], crd)).code).toBe(0);
+    const W: ResourceLocation = { group: 'example.com', version: 'v1', resource: 'widgets', namespaced: true };
+    const CRD: ResourceLocation = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', namespaced: false };
+    const client = h.client();
+    await h.kubectl(['create', 'namespace', 'crs']);
+    await waitFor('widgets served', async () => (await h.kubectl(['get', 'widgets', '-n', 'crs'])).code === 0);
+    await client.create(W, 'crs', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } });
+    const { objects } = await backupNamespace(repo, h.kubeConfig(), { namespace: 'crs', name: 'crs-1', volumes: 'none' });
+    expect(objects.map((o) => `${o.kind}/${o.name}`)).toEqual(expect.arrayContaining(['Widget/w1', 'CustomResourceDefinition/widgets.example.com']));
+
+    await deleteNamespaceAndWait(client, 'crs');
+    await client.delete(CRD, undefined, 'widgets.example.com');
+    await waitFor('CRD gone', async () => !(await client.getOptional(CRD, undefined, 'widgets.example.com')));
+
+    const r = await restoreNamespace(repo, h.kubeConfig(), { backup: 'crs-1', wait: false });
+    expect(r.record!.items.filter((i) => i.outcome === 'failed')).toEqual([]);
+    expect(r.plan.items.map((i) => i.ref.kind).filter((k) => k === 'CustomResourceDefinition' || k === 'Widget')).toEqual(['CustomResourceDefinition', 'Widget']);
+    expect(((await client.get(W, 'crs', 'w1')).spec as { size: number }).size).toBe(3);
   });
 });
