@@ -34,6 +34,8 @@ export interface RestoreNamespaceOptions extends PlanOptions {
   /** Name of the restore record (default `<backup>-restore-<UTC timestamp>`). */
   name?: string;
   moverImage?: string;
+  /** PVCs whose data is restored at once (default 2). */
+  parallelVolumes?: number;
 }
 
 export interface RestoreNamespaceResult {
@@ -310,12 +312,12 @@ async function restoreVolumes(
     return;
   }
   log.progress('volumes', `restoring data of ${plan.volumes.length} volume(s)`);
-  for (const v of plan.volumes) {
+  await mapLimit(plan.volumes, options.parallelVolumes ?? 2, async (v) => {
     const pvcItem = plan.items.find((it) => it.ref.kind === 'PersistentVolumeClaim' && it.ref.name === v.pvc);
     const outcome = pvcItem ? results.get(pvcItem)?.outcome : undefined;
     if (outcome !== 'created') {
       out.push({ pvc: v.pvc, outcome: 'skipped', reason: `the PVC was ${outcome ?? 'not restored'}; its data is left as it is` });
-      continue;
+      return;
     }
     try {
       const stream = await restoreItemStream(repo, plan.backup.snapshot, v.item);
@@ -323,7 +325,7 @@ async function restoreVolumes(
       if (rec.ok === false) {
         out.push({ ...rec, pvc: v.pvc, outcome: 'failed', reason: rec.error ?? 'the volume module reported a failure' });
         log.warn('restore.warning', `data of PVC ${v.pvc} not restored: ${rec.error ?? 'unknown error'}`);
-        continue;
+        return;
       }
       out.push({ ...rec, pvc: v.pvc, outcome: 'restored' });
       log.info('volume.restored', `data of PVC ${v.pvc} restored (${v.bytes} bytes)`, { pvc: v.pvc, bytes: v.bytes });
@@ -331,5 +333,6 @@ async function restoreVolumes(
       out.push({ pvc: v.pvc, outcome: 'failed', reason: (err as Error).message });
       log.warn('restore.warning', `data of PVC ${v.pvc} not restored: ${(err as Error).message}`);
     }
-  }
+  });
+  out.sort((a, b) => a.pvc.localeCompare(b.pvc));
 }
