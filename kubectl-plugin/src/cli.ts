@@ -6,6 +6,7 @@
 import { VERSION } from '@kubectl-backup/engine';
 import { Command, CommanderError } from 'commander';
 import { registerMover } from './commands/mover/index.js';
+import { registerNamespaceCommands } from './commands/ns/index.js';
 import { registerRepo } from './commands/repo/index.js';
 import { ENVIRONMENT_HELP } from './help.js';
 import { EXIT_INTERRUPTED, type CliIO } from './io.js';
@@ -38,6 +39,7 @@ export function buildProgram(session: Session): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .addHelpText('afterAll', ENVIRONMENT_HELP);
+  registerNamespaceCommands(program, session);
   registerRepo(program, session);
   registerMover(program, session);
   return program;

@@ -21,6 +21,7 @@ export {
   tag,
   tagValue,
   resourceDocName,
+  volumeItemName,
   parseResourceDocName,
   defaultBackupName,
   isValidRecordName,

@@ -1,0 +1,171 @@
+/**
+ * `kubectl backup forget -n NS --keep-daily 7 --keep-weekly 4 …`: the retention policy applied
+ * to the backups of a namespace (each namespace on its own with -A); `--prune` frees the data.
+ */
+import {
+  forget,
+  parseDuration,
+  type RetentionPolicy,
+  type RetentionResult,
+  type Snapshot,
+} from '@kubectl-backup/engine';
+import { KIND_NAMESPACE_BACKUP, listBackupSnapshots, tag, tagValue } from '@kubectl-backup/k8s';
+import type { Command } from 'commander';
+import { addClusterOptions, resolveNamespace, type ClusterFlags } from '../../k8s-cluster.js';
+import { readOutputOption, writeDocument, type ReadFormat } from '../../k8s-output.js';
+import { usageError } from '../../output/errors.js';
+import { formatTime } from '../../output/format.js';
+import { renderTable } from '../../output/table.js';
+import type { Session } from '../../session.js';
+import { parseCount } from '../options.js';
+import { printPruneReport, runPrune } from '../repo/prune.js';
+
+const COUNTS = ['Last', 'Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
+
+type ForgetFlags = ClusterFlags & {
+  keepWithin?: string;
+  dryRun?: boolean;
+  prune?: boolean;
+  output: ReadFormat;
+} & Partial<Record<`keep${(typeof COUNTS)[number]}`, number>>;
+
+export function registerForget(parent: Command, session: Session): void {
+  const cmd = parent
+    .command('forget')
+    .description(
+      "remove the backups of a namespace that a retention policy does not keep (default: the context's namespace; -A: each namespace)",
+    );
+  for (const unit of COUNTS)
+    cmd.option(
+      `--keep-${unit.toLowerCase()} <n>`,
+      unit === 'Last'
+        ? 'keep the N newest backups'
+        : `keep the newest backup of each of the last N ${unit.toLowerCase()} periods`,
+      parseCount,
+    );
+  addClusterOptions(cmd, { allNamespaces: true })
+    .option(
+      '--keep-within <duration>',
+      'keep every backup newer than this before the newest (7d, 2w, 1y2m)',
+    )
+    .option('--dry-run', 'only show what would be removed')
+    .option('--prune', 'free the data of removed backups afterwards ("repo prune")')
+    .addOption(readOutputOption(['json', 'yaml']))
+    .addHelpText(
+      'after',
+      '\nExample:\n  kubectl backup forget -n shop --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune',
+    )
+    .action((opts: ForgetFlags, c: Command) => runForget(session, c, opts));
+}
+
+function policyOf(opts: ForgetFlags): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const unit of COUNTS) {
+    const value = opts[`keep${unit}`];
+    if (value !== undefined) policy[`keep${unit}`] = value;
+  }
+  if (opts.keepWithin !== undefined) {
+    parseDuration(opts.keepWithin);
+    policy.keepWithin = opts.keepWithin;
+  }
+  if (!Object.keys(policy).length)
+    throw usageError(
+      'give a policy: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within',
+    );
+  return policy;
+}
+
+interface Decision {
+  namespace: string;
+  name: string;
+  snapshot: string;
+  time: string;
+  action: 'keep' | 'remove';
+  reasons: string[];
+}
+
+async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Promise<void> {
+  const policy = policyOf(opts);
+  const only = opts.allNamespaces ? undefined : resolveNamespace(session.io, opts);
+  await session.withRepo(cmd, { index: Boolean(opts.prune) }, async (repo) => {
+    const namespaces = only
+      ? [only]
+      : [
+          ...new Set(
+            (await listBackupSnapshots(repo)).map((s) => tagValue(s.tags, 'namespace') ?? ''),
+          ),
+        ].sort();
+    const decisions: Decision[] = [];
+    for (const namespace of namespaces) {
+      const work = () =>
+        forget(repo, policy, {
+          dryRun: opts.dryRun,
+          filter: { tags: [tag('kind', KIND_NAMESPACE_BACKUP), tag('namespace', namespace)] },
+          groupBy: [],
+        });
+      const result = opts.dryRun
+        ? await work()
+        : await session.audited(
+            repo,
+            'backup.forget',
+            work,
+            (r) => ({
+              details: {
+                policy: { ...policy },
+                removed: r.remove.map((d) => nameOf(d.snapshot)),
+                kept: r.keep.length,
+              },
+            }),
+            namespace,
+          );
+      decisions.push(...decide(namespace, result));
+    }
+    const pruned = opts.prune && !opts.dryRun ? await runPrune(session, repo, {}) : undefined;
+    const out = session.io.stdout;
+    if (
+      writeDocument(out, opts.output, {
+        dryRun: Boolean(opts.dryRun),
+        backups: decisions,
+        ...(pruned ? { prune: pruned } : {}),
+      })
+    )
+      return;
+    if (decisions.length)
+      out.write(
+        renderTable(decisions, [
+          { header: 'NAMESPACE', value: (d) => d.namespace },
+          { header: 'NAME', value: (d) => d.name },
+          { header: 'TIME', value: (d) => formatTime(d.time) },
+          {
+            header: 'ACTION',
+            value: (d) => (d.action === 'keep' ? 'keep' : opts.dryRun ? 'would remove' : 'removed'),
+          },
+          { header: 'REASONS', value: (d) => d.reasons.join(', ') },
+        ]),
+      );
+    const removed = decisions.filter((d) => d.action === 'remove').length;
+    out.write(
+      `${opts.dryRun ? 'dry run: would keep' : 'kept'} ${decisions.length - removed}, ${opts.dryRun ? 'would remove' : 'removed'} ${removed} backup(s)\n`,
+    );
+    if (pruned) printPruneReport(out, pruned);
+  });
+}
+
+function nameOf(s: Snapshot): string {
+  return tagValue(s.tags, 'name') ?? s.id.slice(0, 8);
+}
+
+function decide(namespace: string, r: RetentionResult<Snapshot>): Decision[] {
+  const row = (s: Snapshot, action: Decision['action'], reasons: string[]): Decision => ({
+    namespace,
+    name: nameOf(s),
+    snapshot: s.id,
+    time: s.time,
+    action,
+    reasons,
+  });
+  return [
+    ...r.keep.map((d) => row(d.snapshot, 'keep', d.reasons)),
+    ...r.remove.map((d) => row(d.snapshot, 'remove', [])),
+  ].sort((a, b) => b.time.localeCompare(a.time));
+}
