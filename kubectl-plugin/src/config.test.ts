@@ -23,7 +23,7 @@ describe('config', () => {
     expect(r.code).toBe(0);
     const local = path.join(dir, '.local', 'share', 'kubectl-backup', 'repository');
     expect(r.stderr).toBe(
-      `using the local repository ${local} (choose another with --repo or KUBECTL_BACKUP_REPOSITORY)\n`,
+      `using the local repository ${local} (choose another with --repo, KUBECTL_BACKUP_REPOSITORY or "repository" in ${path.join(dir, '.config', 'kubectl-backup', 'config.yaml')})\n`,
     );
     expect(r.stdout).toContain(`at ${local}`);
     expect(defaultRepositoryPath({ HOME: '/h', XDG_DATA_HOME: '/xdg' })).toBe(

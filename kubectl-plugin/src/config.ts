@@ -12,11 +12,13 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { describeLocation, type InitOptions } from '@kubectl-backup/engine';
 import type { CliIO } from './io.js';
+import { configFilePath, loadConfigFile } from './config-file.js';
 import { canPrompt, promptSecret } from './prompt.js';
 import { CliError, usageError } from './output/errors.js';
 
 export const ENV_REPOSITORY = 'KUBECTL_BACKUP_REPOSITORY';
 export const ENV_PASSWORD = 'KUBECTL_BACKUP_PASSWORD';
+export const ENV_PASSWORD_FILE = 'KUBECTL_BACKUP_PASSWORD_FILE';
 export const ENV_NEW_PASSWORD = 'KUBECTL_BACKUP_NEW_PASSWORD';
 export const ENV_TO_PASSWORD = 'KUBECTL_BACKUP_TO_PASSWORD';
 export const ENV_FROM_PASSWORD = 'KUBECTL_BACKUP_FROM_PASSWORD';
@@ -52,7 +54,7 @@ export function resolveRepoLocation(
   url: string | undefined,
   announce = true,
 ): RepoLocation {
-  const given = url ?? io.env[ENV_REPOSITORY];
+  const given = url ?? io.env[ENV_REPOSITORY] ?? loadConfigFile(io)?.repository;
   if (given !== undefined && given.trim() === '') throw usageError('the repository URL is empty');
   if (given) {
     const abs = absolutize(given, io.cwd);
@@ -61,7 +63,7 @@ export function resolveRepoLocation(
   const local = defaultRepositoryPath(io.env);
   if (announce)
     io.stderr.write(
-      `using the local repository ${local} (choose another with --repo or ${ENV_REPOSITORY})\n`,
+      `using the local repository ${local} (choose another with --repo, ${ENV_REPOSITORY} or "repository" in ${configFilePath(io.env)})\n`,
     );
   return { url: local, display: local };
 }
@@ -114,18 +116,28 @@ export async function readSecret(io: CliIO, src: SecretSource): Promise<string> 
   return secret;
 }
 
+/**
+ * The repository password: `--password-file`, else `KUBECTL_BACKUP_PASSWORD`, else
+ * `KUBECTL_BACKUP_PASSWORD_FILE`, else the configuration file's `passwordFile`, else a prompt.
+ */
 export function repositoryPassword(
   io: CliIO,
   globals: GlobalOptions,
   opts: { confirm?: boolean; noPrompt?: boolean } = {},
 ) {
-  return readSecret(io, {
-    file: globals.passwordFile,
-    envVar: ENV_PASSWORD,
-    flag: '--password-file',
-    what: 'repository password',
-    ...opts,
-  });
+  const base = { envVar: ENV_PASSWORD, what: 'repository password', ...opts };
+  if (globals.passwordFile !== undefined || io.env[ENV_PASSWORD])
+    return readSecret(io, { ...base, file: globals.passwordFile, flag: '--password-file' });
+  if (io.env[ENV_PASSWORD_FILE])
+    return readSecret(io, { ...base, file: io.env[ENV_PASSWORD_FILE], flag: ENV_PASSWORD_FILE });
+  const config = loadConfigFile(io);
+  if (config?.passwordFile)
+    return readSecret(io, {
+      ...base,
+      file: config.passwordFile,
+      flag: `passwordFile of ${config.path}`,
+    });
+  return readSecret(io, { ...base, flag: '--password-file' });
 }
 
 /** Key-derivation options for new keys: the engine default, or a cheap cost when testing. */

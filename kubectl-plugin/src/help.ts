@@ -3,13 +3,17 @@ import {
   ENV_FROM_PASSWORD,
   ENV_NEW_PASSWORD,
   ENV_PASSWORD,
+  ENV_PASSWORD_FILE,
   ENV_REPOSITORY,
   ENV_TO_PASSWORD,
 } from './config.js';
+import { ENV_CONFIG } from './config-file.js';
 
 const ENVIRONMENT: Array<[string, string]> = [
   [ENV_REPOSITORY, 'repository URL when --repo is not given'],
   [ENV_PASSWORD, 'repository password when --password-file is not given'],
+  [ENV_PASSWORD_FILE, `file holding the repository password, when neither of the above is given`],
+  [ENV_CONFIG, 'configuration file (default ~/.config/kubectl-backup/config.yaml)'],
   [ENV_NEW_PASSWORD, 'new password for "repo key add" and "repo key passwd"'],
   [ENV_TO_PASSWORD, 'destination password for "repo copy"'],
   [ENV_FROM_PASSWORD, 'password of "repo init --from-repo"'],
@@ -27,6 +31,12 @@ Repository URLs:
                                            S3 or S3-compatible (MinIO, B2, Ceph…); all parameters optional
   default (no --repo, no ${ENV_REPOSITORY}): ~/.local/share/kubectl-backup/repository
     ($XDG_DATA_HOME/kubectl-backup/repository when XDG_DATA_HOME is set)
+
+Configuration file (~/.config/kubectl-backup/config.yaml, or $XDG_CONFIG_HOME/…), used when
+neither a flag nor the environment says otherwise:
+  repository: s3://backups/prod?region=eu-west-1     # or a path, relative to the file
+  passwordFile: ~/.config/kubectl-backup/password     # the password itself never goes there
+  rpo: 24h                                            # backups older than this are stale
 
 Environment:
 ${ENVIRONMENT.map(([name, what]) => `  ${what ? name.padEnd(WIDTH) : name}${what}`.trimEnd()).join('\n')}
