@@ -5,7 +5,16 @@
  * an IntegrityError instead of producing a wrong file.
  */
 import { constants } from 'node:fs';
-import { mkdir, open as openFile, rm, symlink, utimes, chmod, lutimes, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open as openFile,
+  rm,
+  symlink,
+  utimes,
+  chmod,
+  lutimes,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError, IntegrityError, UsageError } from './errors.js';
@@ -36,7 +45,8 @@ export interface RestoreResult {
   bytes: number;
 }
 
-const CREATE_NOFOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+const CREATE_NOFOLLOW =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 interface FileTarget {
   path: string;
@@ -66,7 +76,8 @@ export async function restoreDirectory(
   options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const snapshot = await resolveSnapshot(repo, snapshotRef);
-  if (!snapshot.tree) throw new UsageError(`snapshot ${snapshot.id.slice(0, 8)} holds no directory tree`);
+  if (!snapshot.tree)
+    throw new UsageError(`snapshot ${snapshot.id.slice(0, 8)} holds no directory tree`);
   const root = resolve(target);
   await mkdir(root, { recursive: true });
   const progress = new Progress('restore', options.onProgress);
@@ -119,7 +130,10 @@ async function writeFiles(
     let offset = 0;
     for (const id of node.content ?? []) {
       const entry = repo.index.get(id);
-      if (!entry) throw new IntegrityError(`blob ${id} of ${files[fileNo]!.path} is missing from the repository`);
+      if (!entry)
+        throw new IntegrityError(
+          `blob ${id} of ${files[fileNo]!.path} is missing from the repository`,
+        );
       let blobs = byPack.get(entry.pack);
       if (!blobs) byPack.set(entry.pack, (blobs = new Map()));
       let slot = blobs.get(id);
@@ -128,7 +142,9 @@ async function writeFiles(
       offset += entry.plainLength;
     }
     if (offset !== node.size) {
-      throw new IntegrityError(`${files[fileNo]!.path}: blob sizes add up to ${offset}, tree says ${node.size}`);
+      throw new IntegrityError(
+        `${files[fileNo]!.path}: blob sizes add up to ${offset}, tree says ${node.size}`,
+      );
     }
   });
 
@@ -147,18 +163,28 @@ async function writeFiles(
     await mapLimit([...byPack], options.concurrency ?? 3, async ([packId, blobs]) => {
       if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
       const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
-      for await (const decoded of readBlobs(repo, pool, packId, slots.map((s) => s.entry))) {
-        for (const { entry, plain } of decoded) {
-          for (const place of blobs.get(entry.id)!.places) {
-            await handles.use(place.file, (h) => h.write(plain, 0, plain.length, place.offset).then(() => {}));
-            progress.bytesDone += plain.length;
-            progress.currentItem = files[place.file]!.path;
-            if (--remaining[place.file]! === 0) {
+      for await (const decoded of readBlobs(
+        repo,
+        pool,
+        packId,
+        slots.map((s) => s.entry),
+      )) {
+        const placed = decoded.flatMap(({ entry, plain }) =>
+          blobs.get(entry.id)!.places.map((place) => ({ ...place, plain })),
+        );
+        // One vectored write per run of adjacent blobs of a file, the runs of a span at once.
+        await Promise.all(
+          writeRuns(placed).map(async (run) => {
+            await handles.use(run.file, (h) => h.writev(run.buffers, run.offset).then(() => {}));
+            progress.bytesDone += run.bytes;
+            progress.currentItem = files[run.file]!.path;
+            remaining[run.file]! -= run.buffers.length;
+            if (remaining[run.file] === 0) {
               progress.filesDone++;
-              await handles.finish(place.file);
+              await handles.finish(run.file);
             }
-          }
-        }
+          }),
+        );
         progress.tick();
       }
     });
@@ -168,9 +194,65 @@ async function writeFiles(
   }
 }
 
+interface WriteRun {
+  file: number;
+  offset: number;
+  buffers: Uint8Array[];
+  bytes: number;
+}
+
+/** Groups blob placements into runs of adjacent ranges of one file (at most 1024 buffers each). */
+function writeRuns(placed: Array<Placement & { plain: Uint8Array }>): WriteRun[] {
+  placed.sort((a, b) => a.file - b.file || a.offset - b.offset);
+  const runs: WriteRun[] = [];
+  let run: WriteRun | undefined;
+  for (const p of placed) {
+    if (
+      run &&
+      run.file === p.file &&
+      run.offset + run.bytes === p.offset &&
+      run.buffers.length < 1024
+    ) {
+      run.buffers.push(p.plain);
+      run.bytes += p.plain.length;
+    } else {
+      runs.push(
+        (run = { file: p.file, offset: p.offset, buffers: [p.plain], bytes: p.plain.length }),
+      );
+    }
+  }
+  return runs;
+}
+
+/** The spans of a pack to read: neighbours coalesced into one range when the gaps are small. */
+function packSpans(
+  entries: IndexEntry[],
+): Array<{ start: number; end: number; group: IndexEntry[] }> {
+  const MAX_GAP = 256 * 1024;
+  const MAX_SPAN = 4 << 20;
+  const spans = [];
+  let i = 0;
+  while (i < entries.length) {
+    let j = i + 1;
+    const start = entries[i]!.offset;
+    let end = start + entries[i]!.length;
+    while (
+      j < entries.length &&
+      entries[j]!.offset - end <= MAX_GAP &&
+      entries[j]!.offset + entries[j]!.length - start <= MAX_SPAN
+    ) {
+      end = Math.max(end, entries[j]!.offset + entries[j]!.length);
+      j++;
+    }
+    spans.push({ start, end, group: entries.slice(i, j) });
+    i = j;
+  }
+  return spans;
+}
+
 /**
- * Reads the given blobs of one pack, one span at a time, coalescing neighbours into one range request when the
- * gaps between them are small.
+ * Reads and decodes the given blobs of one pack span by span, the next span already on its way
+ * while the caller writes the current one.
  */
 async function* readBlobs(
   repo: Repository,
@@ -178,22 +260,24 @@ async function* readBlobs(
   packId: string,
   entries: IndexEntry[],
 ): AsyncGenerator<Array<{ entry: IndexEntry; plain: Uint8Array }>> {
-  const MAX_GAP = 256 * 1024;
-  const MAX_SPAN = 4 << 20;
-  let i = 0;
-  while (i < entries.length) {
-    let j = i + 1;
-    const start = entries[i]!.offset;
-    let end = start + entries[i]!.length;
-    while (j < entries.length && entries[j]!.offset - end <= MAX_GAP && entries[j]!.offset + entries[j]!.length - start <= MAX_SPAN) {
-      end = Math.max(end, entries[j]!.offset + entries[j]!.length);
-      j++;
-    }
-    const span = await repo.storage.get(packKey(packId), { offset: start, length: end - start });
-    const group = entries.slice(i, j);
-    const plains = await pool.decode(span, group.map((e) => ({ id: e.id, offset: e.offset - start, length: e.length })));
-    yield group.map((entry, k) => ({ entry, plain: plains[k]! }));
-    i = j;
+  const load = ({ start, end, group }: ReturnType<typeof packSpans>[number]) =>
+    repo.storage
+      .get(packKey(packId), { offset: start, length: end - start })
+      .then((span) =>
+        pool.decode(
+          span,
+          group.map((e) => ({ id: e.id, offset: e.offset - start, length: e.length })),
+        ),
+      )
+      .then((plains) => group.map((entry, k) => ({ entry, plain: plains[k]! })));
+  const spans = packSpans(entries);
+  let next = spans.length ? load(spans[0]!) : undefined;
+  for (let i = 0; next; i++) {
+    const current = next;
+    next = i + 1 < spans.length ? load(spans[i + 1]!) : undefined;
+    // A failure of the prefetched span surfaces when it is awaited, not as an unhandled rejection.
+    next?.catch(() => {});
+    yield await current;
   }
 }
 
@@ -216,7 +300,9 @@ class HandleCache {
       this.created.add(file);
       // On first open, whatever is in the way (an old file, a symlink) is replaced, never followed.
       handle = first
-        ? openFile(path, CREATE_NOFOLLOW, 0o600).catch(() => rm(path, { force: true }).then(() => openFile(path, 'wx', 0o600)))
+        ? openFile(path, CREATE_NOFOLLOW, 0o600).catch(() =>
+            rm(path, { force: true }).then(() => openFile(path, 'wx', 0o600)),
+          )
         : openFile(path, 'r+');
       this.open.set(file, handle);
     }
@@ -273,13 +359,20 @@ class HandleCache {
 
 // ---- named items ----
 
-export async function listItems(repo: Repository, snapshotRef: Snapshot | string): Promise<NamedItem[]> {
+export async function listItems(
+  repo: Repository,
+  snapshotRef: Snapshot | string,
+): Promise<NamedItem[]> {
   const snapshot = await resolveSnapshot(repo, snapshotRef);
   if (!snapshot.items) return [];
   return (await repo.loadJsonBlob<{ items: NamedItem[] }>(snapshot.items)).items;
 }
 
-async function findItem(repo: Repository, snapshotRef: Snapshot | string, name: string): Promise<NamedItem> {
+async function findItem(
+  repo: Repository,
+  snapshotRef: Snapshot | string,
+  name: string,
+): Promise<NamedItem> {
   const items = await listItems(repo, snapshotRef);
   const item = items.find((i) => i.name === name);
   if (!item) throw new UsageError(`no item named ${JSON.stringify(name)} in the snapshot`);
@@ -304,11 +397,19 @@ export function itemStream(repo: Repository, item: NamedItem, readAhead = 8): Re
   return Readable.from(generate(), { objectMode: false });
 }
 
-export async function restoreItemStream(repo: Repository, snapshotRef: Snapshot | string, name: string): Promise<Readable> {
+export async function restoreItemStream(
+  repo: Repository,
+  snapshotRef: Snapshot | string,
+  name: string,
+): Promise<Readable> {
   return itemStream(repo, await findItem(repo, snapshotRef, name));
 }
 
-export async function readItem(repo: Repository, snapshotRef: Snapshot | string, name: string): Promise<Buffer> {
+export async function readItem(
+  repo: Repository,
+  snapshotRef: Snapshot | string,
+  name: string,
+): Promise<Buffer> {
   const item = await findItem(repo, snapshotRef, name);
   const parts = await mapLimit(item.content, 8, (id) => repo.loadBlob(id, 'data'));
   return Buffer.concat(parts);
