@@ -1,5 +1,5 @@
 /**
- * The namespace commands: `kubectl backup create|list|describe|diff|restore|delete|forget|audit|logs`.
+ * The namespace commands: `kubectl backup create|list|describe|diff|restore|verify|delete|forget|audit|logs`.
  * Thin shells over @kubectl-backup/k8s: they parse and validate flags, connect like kubectl,
  * and render what the library returns.
  */
@@ -14,6 +14,7 @@ import { registerForget } from './forget.js';
 import { registerList } from './list.js';
 import { registerLogs } from './logs.js';
 import { registerRestore } from './restore.js';
+import { registerVerify } from './verify.js';
 
 export function registerNamespaceCommands(program: Command, session: Session): void {
   for (const register of [
@@ -22,6 +23,7 @@ export function registerNamespaceCommands(program: Command, session: Session): v
     registerDescribe,
     registerDiff,
     registerRestore,
+    registerVerify,
     registerDelete,
     registerForget,
     registerAudit,

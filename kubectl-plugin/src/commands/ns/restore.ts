@@ -42,7 +42,7 @@ interface RestoreFlags extends ClusterFlags {
   output: ReadFormat;
 }
 
-function parseTimeout(value: string): number {
+export function parseTimeout(value: string): number {
   try {
     const ms = parseRequestTimeout(value);
     if (ms !== undefined) return ms;

@@ -7,6 +7,7 @@ import { registerCheck } from './check.js';
 import { registerCopy } from './copy.js';
 import { registerDiff } from './diff.js';
 import { registerForget } from './forget.js';
+import { registerInfo } from './info.js';
 import { registerInit } from './init.js';
 import { registerPrune } from './prune.js';
 import { registerSnapshots } from './snapshots.js';
@@ -16,10 +17,11 @@ export function registerRepo(program: Command, session: Session): void {
   const repo = program
     .command('repo')
     .description(
-      'create and maintain a repository: snapshots, check, forget, prune, copy, keys, audit log, locks',
+      'create and maintain a repository: info, snapshots, check, forget, prune, copy, keys, audit log, locks',
     );
   for (const register of [
     registerInit,
+    registerInfo,
     registerSnapshots,
     registerDiff,
     registerCheck,
