@@ -1,9 +1,10 @@
 /** `kubectl backup create [NAME]`: backs up a namespace (resources, images, PVC data). */
 import { backupNamespace, type BackupNamespaceResult, type VolumeMode } from '@kubectl-backup/k8s';
 import { Option, type Command } from 'commander';
-import type { OutStream } from '../../io.js';
+import type { CliIO, OutStream } from '../../io.js';
 import { addClusterOptions, k8sErrors, withCluster, type ClusterFlags } from '../../k8s-cluster.js';
 import { withK8sProgress } from '../../k8s-progress.js';
+import { CliError } from '../../output/errors.js';
 import { formatBytes, formatDuration } from '../../output/format.js';
 import { writeJson } from '../../output/json.js';
 import type { Session } from '../../session.js';
@@ -72,25 +73,27 @@ async function runCreate(
   opts: CreateFlags,
 ): Promise<void> {
   const { io } = session;
-  const result = await withCluster(io, opts, (conn) =>
-    session.withRepo(cmd, { index: true }, (repo) =>
-      k8sErrors(() =>
-        withK8sProgress(io, opts, (onProgress) =>
-          // backupNamespace appends the `backup.create` audit entry itself
-          backupNamespace(repo, conn.client, {
-            namespace: conn.namespace,
-            name,
-            includeResources: opts.includeResources,
-            excludeResources: opts.excludeResources,
-            labelSelector: opts.selector,
-            volumes: opts.volumes,
-            tags: opts.tag,
-            failOnWarning: opts.failOnWarning,
-            hooks: opts.hooks,
-            moverImage: opts.moverImage,
-            signal: io.signal,
-            onProgress,
-          }),
+  const result = await interruptible(io, () =>
+    withCluster(io, opts, (conn) =>
+      session.withRepo(cmd, { index: true }, (repo) =>
+        k8sErrors(() =>
+          withK8sProgress(io, opts, (onProgress) =>
+            // backupNamespace appends the `backup.create` audit entry itself
+            backupNamespace(repo, conn.client, {
+              namespace: conn.namespace,
+              name,
+              includeResources: opts.includeResources,
+              excludeResources: opts.excludeResources,
+              labelSelector: opts.selector,
+              volumes: opts.volumes,
+              tags: opts.tag,
+              failOnWarning: opts.failOnWarning,
+              hooks: opts.hooks,
+              moverImage: opts.moverImage,
+              signal: io.signal,
+              onProgress,
+            }),
+          ),
         ),
       ),
     ),
@@ -98,6 +101,21 @@ async function runCreate(
   if (opts.json) return writeJson(io.stdout, createResult(result));
   for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
   printCreate(io.stdout, result);
+}
+
+/**
+ * An interrupted backup (Ctrl-C, SIGTERM) saved no backup; what it uploaded stays in the
+ * repository unreferenced and the next run reuses it. Says so, and how to resume.
+ */
+async function interruptible<T>(io: CliIO, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!io.signal?.aborted) throw err;
+    throw new CliError(
+      'backup interrupted: no backup was saved and the repository is consistent; run the same command again to resume (data already uploaded is not sent again)',
+    );
+  }
 }
 
 export function createResult(r: BackupNamespaceResult) {
