@@ -41,3 +41,4 @@ export { listBackups, latestVerifications, type BackupSummary, type ListBackupsO
 export { describeBackup, backupObjects, listBackupObjects, type BackupDescription, type KindSummary } from './describe.js';
 export { diffBackups, diffBackupWithCluster, type NamespaceDiff, type ObjectDiff, type ObjectChange } from './diff.js';
 export { verifyBackup, type VerifyBackupOptions, type VerifyCheck, type VerifyResult } from './verify.js';
+export * from './schedule.js';
