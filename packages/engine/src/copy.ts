@@ -28,16 +28,32 @@ export interface CopyReport {
   storedBytes: number;
 }
 
-export async function copySnapshots(src: Repository, dst: Repository, options: CopyOptions = {}): Promise<CopyReport> {
-  return withRepoLock(src, 'shared', () => withRepoLock(dst, 'shared', () => runCopy(src, dst, options)));
+export async function copySnapshots(
+  src: Repository,
+  dst: Repository,
+  options: CopyOptions = {},
+): Promise<CopyReport> {
+  return withRepoLock(src, 'shared', () =>
+    withRepoLock(dst, 'shared', () => runCopy(src, dst, options)),
+  );
 }
 
-async function runCopy(src: Repository, dst: Repository, options: CopyOptions): Promise<CopyReport> {
+async function runCopy(
+  src: Repository,
+  dst: Repository,
+  options: CopyOptions,
+): Promise<CopyReport> {
   const selected = options.snapshots?.length
     ? await Promise.all(options.snapshots.map((ref) => findSnapshot(src, ref)))
     : await listSnapshots(src);
   const present = new Set((await listSnapshots(dst)).map((s) => s.original ?? s.id));
-  const report: CopyReport = { copied: [], skipped: [], blobsCopied: 0, bytesCopied: 0, storedBytes: 0 };
+  const report: CopyReport = {
+    copied: [],
+    skipped: [],
+    blobsCopied: 0,
+    bytesCopied: 0,
+    storedBytes: 0,
+  };
   const progress = new Progress('copy', options.onProgress);
   progress.filesTotal = selected.length;
   const sameIds = src.config.identity.idKey === dst.config.identity.idKey;
@@ -71,8 +87,8 @@ async function runCopy(src: Repository, dst: Repository, options: CopyOptions): 
     await saver.abort();
     throw err;
   }
-  report.blobsCopied = saver.stats.blobsAdded;
-  report.bytesCopied = saver.stats.bytesAdded;
+  report.blobsCopied = saver.stats.blobsAdded + saver.stats.treeBlobsAdded;
+  report.bytesCopied = saver.stats.bytesAdded + saver.stats.treeBytesAdded;
   report.storedBytes = saver.stats.storedBytesAdded;
   progress.finish();
   return report;
@@ -122,15 +138,18 @@ class BlobCopier {
         ...(node.subtree ? { subtree: await this.tree(node.subtree) } : {}),
       });
     }
-    const newId = await this.saver.saveBlob('tree', Buffer.from(JSON.stringify({ nodes } satisfies Tree)));
+    const newId = await this.saver.saveBlob(
+      'tree',
+      Buffer.from(JSON.stringify({ nodes } satisfies Tree)),
+    );
     this.mapped.set(id, newId);
     return newId;
   }
 
   async items(id: string): Promise<string> {
     const items: NamedItem[] = [];
-    for (const item of await loadItems(this.src, id)) items.push({ ...item, content: await this.content(item.content) });
+    for (const item of await loadItems(this.src, id))
+      items.push({ ...item, content: await this.content(item.content) });
     return this.saver.saveBlob('tree', Buffer.from(JSON.stringify({ items })));
   }
 }
-

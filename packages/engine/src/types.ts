@@ -82,7 +82,10 @@ export interface SnapshotStats {
   itemsTotal: number;
   /** Plaintext bytes the snapshot references. */
   bytesTotal: number;
-  /** Plaintext bytes of blobs this backup added to the repository. */
+  /**
+   * Plaintext bytes of data blobs (file and item content) this backup added to the repository,
+   * comparable with bytesTotal; the metadata it added (trees) counts in storedBytesAdded only.
+   */
   bytesAdded: number;
   /** Bytes this backup wrote to storage (compressed, encrypted, packed). */
   storedBytesAdded: number;

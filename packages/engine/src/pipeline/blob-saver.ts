@@ -23,8 +23,13 @@ export interface SaverOptions {
 }
 
 export interface SaverStats {
+  /** Data blobs (file and item content) added, and their plaintext bytes. */
   blobsAdded: number;
   bytesAdded: number;
+  /** Tree blobs (directory listings, item lists) added, and their plaintext bytes. */
+  treeBlobsAdded: number;
+  treeBytesAdded: number;
+  /** Bytes written to storage: packs of both kinds, compressed and encrypted. */
   storedBytesAdded: number;
 }
 
@@ -58,7 +63,13 @@ export const FILE_REGION = 16 * MiB;
 const INDEX_INTERVAL_MS = 10_000;
 
 export class BlobSaver {
-  readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, storedBytesAdded: 0 };
+  readonly stats: SaverStats = {
+    blobsAdded: 0,
+    bytesAdded: 0,
+    treeBlobsAdded: 0,
+    treeBytesAdded: 0,
+    storedBytesAdded: 0,
+  };
   private readonly lanes: Lane[] = [];
   private readonly jobs = new Map<number, Job>();
   private readonly claimed = new Set<string>();
@@ -87,8 +98,13 @@ export class BlobSaver {
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
     this.indexEvery = options.indexEveryPacks ?? 4;
     // Data packs start at their full size (no regrowth); tree packs are usually small.
-    this.packers = { data: new PackWriter(repo.config.packSize + (1 << 20)), tree: new PackWriter() };
-    const endpoints = startEndpoints(workerInit(repo), options.workers ?? defaultWorkers(), (msg) => this.receive(msg));
+    this.packers = {
+      data: new PackWriter(repo.config.packSize + (1 << 20)),
+      tree: new PackWriter(),
+    };
+    const endpoints = startEndpoints(workerInit(repo), options.workers ?? defaultWorkers(), (msg) =>
+      this.receive(msg),
+    );
     for (const endpoint of endpoints) this.lanes.push({ endpoint, load: 0 });
   }
 
@@ -159,7 +175,16 @@ export class BlobSaver {
     const lane = this.lanes.reduce((a, b) => (b.load < a.load ? b : a));
     const job = this.nextJob++;
     const result = new Promise<SavedContent>((resolve, reject) => {
-      this.jobs.set(job, { endpoint: lane, countOnReceive, loadLeft: 0, content: [], size: 0, onBytes, resolve, reject });
+      this.jobs.set(job, {
+        endpoint: lane,
+        countOnReceive,
+        loadLeft: 0,
+        content: [],
+        size: 0,
+        onBytes,
+        resolve,
+        reject,
+      });
     });
     result.catch(() => {});
     return { lane, job, result };
@@ -229,7 +254,8 @@ export class BlobSaver {
   }
 
   private receive(msg: FromWorker): void {
-    if (msg.t === 'error') return this.fail(new EngineError('EWORKER', `chunk worker failed: ${msg.message}`));
+    if (msg.t === 'error')
+      return this.fail(new EngineError('EWORKER', `chunk worker failed: ${msg.message}`));
     if (msg.t === 'sealed') {
       for (const blob of msg.blobs) {
         this.outstandingStores--;
@@ -301,8 +327,13 @@ export class BlobSaver {
   private addToPack(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
     const packer = this.packers[type];
     packer.add(id, type, sealed, plainLength);
-    this.stats.blobsAdded++;
-    this.stats.bytesAdded += plainLength;
+    if (type === 'tree') {
+      this.stats.treeBlobsAdded++;
+      this.stats.treeBytesAdded += plainLength;
+    } else {
+      this.stats.blobsAdded++;
+      this.stats.bytesAdded += plainLength;
+    }
     if (packer.bytes >= this.repo.config.packSize) this.upload(type);
   }
 
@@ -332,7 +363,10 @@ export class BlobSaver {
         this.repo.index.addPack(id, blobs);
         this.unindexed.push({ id, blobs });
         // Often enough that a killed backup leaves most of its uploads findable for the next one.
-        if (this.unindexed.length >= this.indexEvery || Date.now() - this.lastIndexWrite > INDEX_INTERVAL_MS) {
+        if (
+          this.unindexed.length >= this.indexEvery ||
+          Date.now() - this.lastIndexWrite > INDEX_INTERVAL_MS
+        ) {
           this.writeIndex();
         }
       })
