@@ -259,6 +259,24 @@ describe('kubectl backup (namespace commands)', () => {
   });
 
   it('forgets by policy and deletes backups', async () => {
+    // --tag narrows what the policy considers: only shop-1 carries release=1
+    const tagged = json<{ backups: Array<{ name: string; action: string }> }>(
+      await ok(
+        kb([
+          'forget',
+          '-n',
+          'shop',
+          '--tag',
+          'release=1',
+          '--keep-last',
+          '1',
+          '--dry-run',
+          '-o',
+          'json',
+        ]),
+      ),
+    );
+    expect(tagged.backups).toEqual([expect.objectContaining({ name: 'shop-1', action: 'keep' })]);
     const dry = await ok(kb(['forget', '-n', 'shop', '--keep-last', '1', '--dry-run']));
     expect(dry.stdout).toMatch(/shop-1 .*would remove/);
     expect(json<unknown[]>(await ok(kb(['list', '-n', 'shop', '-o', 'json'])))).toHaveLength(2);

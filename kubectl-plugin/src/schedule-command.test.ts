@@ -224,7 +224,16 @@ describe('kubectl backup schedule', () => {
       '--tag',
       'schedule=nightly',
     ]);
-    expect(forget?.args).toEqual(['forget', '-n', NS, '--keep-last', '1', '--prune']);
+    expect(forget?.args).toEqual([
+      'forget',
+      '-n',
+      NS,
+      '--tag',
+      'schedule=nightly',
+      '--keep-last',
+      '1',
+      '--prune',
+    ]);
     for (const c of [backup!, forget!]) {
       expect(c.env).toEqual([
         { name: 'KUBECTL_BACKUP_REPOSITORY', value: repo },

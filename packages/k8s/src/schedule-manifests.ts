@@ -271,7 +271,8 @@ export function scheduleBackupArgs(spec: ScheduleSpec): string[] {
 /** `kubectl-backup forget` arguments of the retention container (undefined: no policy). */
 export function scheduleForgetArgs(spec: ScheduleSpec): string[] | undefined {
   if (!hasRetention(spec.retention)) return undefined;
-  const args = ['forget', '-n', spec.namespace];
+  // Only this schedule's backups: manual ones and other schedules' are not its to remove.
+  const args = ['forget', '-n', spec.namespace, '--tag', `schedule=${spec.name}`];
   for (const [key, flag] of RETENTION_FLAGS) {
     const v = spec.retention[key];
     if (v !== undefined) args.push(flag, String(v));

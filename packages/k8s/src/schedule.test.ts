@@ -160,7 +160,7 @@ describe('scheduled backups', () => {
       'schedule=nightly',
     ]);
     expect(pod.containers.map((c) => [c.name, c.args])).toEqual([
-      ['forget', ['forget', '-n', 'shop', '--keep-daily', '7', '--keep-weekly', '4']],
+      ['forget', ['forget', '-n', 'shop', '--tag', 'schedule=nightly', '--keep-daily', '7', '--keep-weekly', '4']],
     ]);
     // without a policy the backup is the only container
     const plain = scheduleManifests(

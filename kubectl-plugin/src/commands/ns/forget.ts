@@ -17,12 +17,13 @@ import { usageError } from '../../output/errors.js';
 import { formatTime } from '../../output/format.js';
 import { renderTable } from '../../output/table.js';
 import type { Session } from '../../session.js';
-import { parseCount } from '../options.js';
+import { parseCount, parseTag } from '../options.js';
 import { printPruneReport, runPrune } from '../repo/prune.js';
 
 const COUNTS = ['Last', 'Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
 
 type ForgetFlags = ClusterFlags & {
+  tag?: string[];
   keepWithin?: string;
   dryRun?: boolean;
   prune?: boolean;
@@ -48,12 +49,17 @@ export function registerForget(parent: Command, session: Session): void {
       '--keep-within <duration>',
       'keep every backup newer than this before the newest (7d, 2w, 1y2m)',
     )
+    .option(
+      '--tag <k=v>',
+      'only consider backups with this tag, e.g. --tag schedule=nightly (repeatable: all of them)',
+      parseTag,
+    )
     .option('--dry-run', 'only show what would be removed')
     .option('--prune', 'free the data of removed backups afterwards ("repo prune")')
     .addOption(readOutputOption(['json', 'yaml']))
     .addHelpText(
       'after',
-      '\nExample:\n  kubectl backup forget -n shop --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune',
+      '\nBackups without the --tag values are neither kept nor removed: they are not considered.\n\nExamples:\n  kubectl backup forget -n shop --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune\n  kubectl backup forget -n shop --tag schedule=nightly --keep-last 7',
     )
     .action((opts: ForgetFlags, c: Command) => runForget(session, c, opts));
 }
@@ -100,7 +106,13 @@ async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Pro
       const work = () =>
         forget(repo, policy, {
           dryRun: opts.dryRun,
-          filter: { tags: [tag('kind', KIND_NAMESPACE_BACKUP), tag('namespace', namespace)] },
+          filter: {
+            tags: [
+              tag('kind', KIND_NAMESPACE_BACKUP),
+              tag('namespace', namespace),
+              ...(opts.tag ?? []),
+            ],
+          },
           groupBy: [],
         });
       const result = opts.dryRun
@@ -112,6 +124,7 @@ async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Pro
             (r) => ({
               details: {
                 policy: { ...policy },
+                ...(opts.tag ? { tags: opts.tag } : {}),
                 removed: r.remove.map((d) => nameOf(d.snapshot)),
                 kept: r.keep.length,
               },
