@@ -103,7 +103,7 @@ describe('pods/exec over WebSocket', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function exec(command: string[], opts: { stdin?: Buffer; protocol?: string; pod?: string; tty?: boolean } = {}): Promise<Outcome> {
+  function exec(command: string[], opts: { stdin?: Buffer; frame?: number; protocol?: string; pod?: string; tty?: boolean } = {}): Promise<Outcome> {
     const q = new URLSearchParams();
     for (const c of command) q.append('command', c);
     if (opts.stdin) q.set('stdin', 'true');
@@ -119,8 +119,9 @@ describe('pods/exec over WebSocket', () => {
       ws.on('open', () => {
         expect(ws.protocol).toBe(protocol);
         if (opts.stdin) {
-          for (let i = 0; i < opts.stdin.length; i += 10_000) {
-            ws.send(Buffer.concat([Buffer.from([0]), opts.stdin.subarray(i, i + 10_000)]));
+          const frame = opts.frame ?? 10_000;
+          for (let i = 0; i < opts.stdin.length; i += frame) {
+            ws.send(Buffer.concat([Buffer.from([0]), opts.stdin.subarray(i, i + frame)]));
           }
           if (protocol === 'v5.channel.k8s.io') ws.send(Buffer.from([255, 0]));
         }
@@ -188,6 +189,19 @@ describe('pods/exec over WebSocket', () => {
     const listing = execFileSync('tar', ['xOf', '-', 'data/blob.bin'], { input: back.stdout, maxBuffer: 1 << 26 });
     expect(Buffer.from(listing).equals(payload)).toBe(true);
     await rm(src, { recursive: true, force: true });
+  });
+
+  it('ends the session when stdin filled its buffer before the command read it', { timeout: 20_000 }, async () => {
+    // 2 MiB in 256 KiB frames (what @kubectl-backup/k8s sends) arrive, and stdin ends, while
+    // `sleep` runs: the socket is paused on a full buffer
+    const payload = createHash('sha256').update('x').digest().subarray(0, 16);
+    const big = Buffer.concat(Array.from({ length: (2 << 20) / 16 }, () => payload));
+    const r = await exec(['sh', '-c', 'sleep 0.2; cat > /scratch/big; sha256sum /scratch/big'], {
+      stdin: big,
+      frame: 256 * 1024,
+    });
+    expect(r.status).toEqual({ metadata: {}, status: 'Success' });
+    expect(r.stdout.toString()).toBe(`${createHash('sha256').update(big).digest('hex')}  /scratch/big\n`);
   });
 
   it('gives an interactive shell on a terminal', async () => {

@@ -194,6 +194,9 @@ async function serve(ctx: SimContext, ws: WebSocket, exec: ExecRequest, target: 
     ),
   ).catch(() => {});
   if (closed || ws.readyState !== ws.OPEN) return;
+  // a full stdin buffer paused the socket, and stdin that ended is never read again: without
+  // this the client's close frame would wait for ws's 30 s close timeout
+  ws.resume();
   const status = failure ?? exitStatus(exec.command, code);
   if (version >= 4) {
     ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(JSON.stringify(status))]), { binary: true });
