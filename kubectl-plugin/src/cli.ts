@@ -9,6 +9,7 @@ import { registerMover } from './commands/mover/index.js';
 import { registerNamespaceCommands } from './commands/ns/index.js';
 import { registerScheduleCommands } from './commands/schedule/index.js';
 import { registerRepo } from './commands/repo/index.js';
+import { isInteractive, registerTui } from './commands/tui.js';
 import { ENVIRONMENT_HELP } from './help.js';
 import { EXIT_INTERRUPTED, type CliIO } from './io.js';
 import { EXIT_USAGE, exitCodeOf, formatError } from './output/errors.js';
@@ -44,6 +45,7 @@ export function buildProgram(session: Session): Command {
   registerScheduleCommands(program, session);
   registerRepo(program, session);
   registerMover(program, session);
+  registerTui(program, session);
   return program;
 }
 
@@ -52,8 +54,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const session = new Session(io);
   const program = buildProgram(session);
   if (argv.length === 0) {
-    program.outputHelp();
-    return 0;
+    // on a terminal: the full-screen UI; otherwise help, and a usage error instead of a hang
+    if (isInteractive(io)) argv = ['tui'];
+    else {
+      program.outputHelp({ error: true });
+      io.stderr.write('error: no command given (the terminal UI needs a terminal)\n');
+      return EXIT_USAGE;
+    }
   }
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -200,8 +200,11 @@ describe('errors and usage (built executable)', () => {
     expect(forget.stdout).toContain('KUBECTL_BACKUP_PASSWORD');
     const mover = await sb.run(['mover', 'backup', '--help']);
     expect(mover.stdout).toMatch(/^Usage: kubectl backup mover backup \[options\] <path>/);
+    // no arguments and no terminal: help and a usage error, not the terminal UI (nor a hang)
     const none = await sb.run([]);
-    expect(none.code).toBe(0);
-    expect(none.stdout).toContain('Usage: kubectl backup');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Usage: kubectl backup');
+    expect(none.stderr).toContain('error: no command given (the terminal UI needs a terminal)');
+    expect(none.stdout).toBe('');
   });
 });
