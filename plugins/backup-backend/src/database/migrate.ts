@@ -1,0 +1,10 @@
+/** The shipped knex migrations (`<package>/migrations`), applied at start-up. */
+import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
+
+/** From `src/database/` (tests) and `dist/database/` (built) alike. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export async function applyDatabaseMigrations(knex: Knex): Promise<void> {
+  await knex.migrate.latest({ directory: MIGRATIONS_DIR, tableName: 'backup_knex_migrations' });
+}

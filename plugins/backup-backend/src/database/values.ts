@@ -1,0 +1,32 @@
+/** Column value conversions shared by the tables (the drivers differ: pg gives bigints as strings). */
+
+export const toIso = (time: string | Date): string => new Date(time).toISOString();
+
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+export const optNum = (v: unknown): number | undefined =>
+  v === null || v === undefined ? undefined : Number(v);
+
+export const optStr = (v: unknown): string | undefined =>
+  v === null || v === undefined ? undefined : String(v);
+
+export function json<T>(v: unknown, fallback: T): T {
+  if (typeof v !== 'string' || v === '') return fallback;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Omits undefined fields (the API's JSON has no nulls for absent values). */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Splits `rows` into chunks (SQLite has a bound-variable limit per statement). */
+export function chunks<T>(rows: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}

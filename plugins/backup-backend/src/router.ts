@@ -1,0 +1,125 @@
+/** The REST API (openapi.yaml): HTTP in, services out. Every route checks a permission. */
+import type { HttpAuthService } from '@backstage/backend-plugin-api';
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import type { ResourcePermission } from '@backstage/plugin-permission-common';
+import {
+  auditReadPermission,
+  backupReadPermission,
+  type BackupTarget,
+} from '@kubectl-backup/plugin-backup-common';
+import express from 'express';
+import Router from 'express-promise-router';
+import type { QueryStore } from './database/QueryStore.js';
+import type { AccessService } from './services/Access/createAccessService.js';
+import { entityTarget } from './services/Entities/targets.js';
+import type { RepositoryPool } from './services/Repositories/RepositoryPool.js';
+import type { StatusService } from './services/Status/createStatusService.js';
+import {
+  auditQuery,
+  backupListQuery,
+  entityPath,
+  parse,
+  recordPath,
+  restoreListQuery,
+} from './validation.js';
+
+/** Targets restricted to one namespace (asked for in the query). */
+function narrow(
+  targets: BackupTarget[] | undefined,
+  namespace: string | undefined,
+): BackupTarget[] | undefined {
+  if (!namespace) return targets;
+  return (targets ?? [{ namespace }]).filter((t) => t.namespace === namespace);
+}
+
+export interface RouterOptions {
+  httpAuth: HttpAuthService;
+  access: AccessService;
+  queries: QueryStore;
+  status: StatusService;
+  repositories: RepositoryPool;
+}
+
+export async function createRouter(options: RouterOptions): Promise<express.Router> {
+  const { httpAuth, access, queries, status, repositories } = options;
+  const router = Router();
+  router.use(express.json({ limit: '100kb' }));
+
+  /** The targets a list may show: the entity's (after checking it), else all the caller may see. */
+  async function scope(
+    credentials: BackstageCredentials,
+    permission: ResourcePermission,
+    ref: string | undefined,
+  ): Promise<BackupTarget[] | undefined> {
+    if (!ref) return access.visibleTargets(credentials, permission);
+    const resolved = entityTarget(await access.requireEntity(credentials, permission, ref));
+    return resolved.configured ? [resolved.target] : [];
+  }
+
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
+    const ref = parse(entityPath, req.params);
+    const credentials = await httpAuth.credentials(req);
+    const entity = await access.requireEntity(credentials, backupReadPermission, ref);
+    res.json(await status.entityStatus(entity));
+  });
+
+  router.get('/backups', async (req, res) => {
+    const q = parse(backupListQuery, req.query);
+    const targets = await scope(await httpAuth.credentials(req), backupReadPermission, q.entityRef);
+    res.json(await queries.listBackups({ ...q, targets }, q.sort, q.order, q));
+  });
+
+  router.get('/backups/:repository/:ref', async (req, res) => {
+    const p = parse(recordPath, req.params);
+    const credentials = await httpAuth.credentials(req);
+    const backup = await queries.getBackup(p.repository, p.ref);
+    if (!backup) throw new NotFoundError(`no backup "${p.ref}" in repository "${p.repository}"`);
+    await access.requireTarget(credentials, backupReadPermission, backup.namespace, backup.cluster);
+    res.json(backup);
+  });
+
+  router.get('/restores', async (req, res) => {
+    const q = parse(restoreListQuery, req.query);
+    const targets = await scope(await httpAuth.credentials(req), backupReadPermission, q.entityRef);
+    const filter = { ...q, targets: narrow(targets, q.namespace) };
+    res.json(await queries.listRestores(filter, q));
+  });
+
+  router.get('/restores/:repository/:ref', async (req, res) => {
+    const p = parse(recordPath, req.params);
+    const credentials = await httpAuth.credentials(req);
+    const restore = await queries.getRestore(p.repository, p.ref);
+    if (!restore)
+      throw new NotFoundError(`no restore record "${p.ref}" in repository "${p.repository}"`);
+    await access.requireTarget(
+      credentials,
+      backupReadPermission,
+      restore.targetNamespace,
+      restore.cluster,
+    );
+    res.json(restore);
+  });
+
+  router.get('/audit', async (req, res) => {
+    const q = parse(auditQuery, req.query);
+    const targets = await scope(await httpAuth.credentials(req), auditReadPermission, q.entityRef);
+    const filter = { ...q, targets: narrow(targets, q.namespace) };
+    res.json(await queries.listAudit(filter, q));
+  });
+
+  router.get('/repositories', async (req, res) => {
+    await access.visibleTargets(await httpAuth.credentials(req), backupReadPermission);
+    res.json(
+      await queries.repositoryStates(
+        new Map(repositories.names().map((n) => [n, repositories.location(n)])),
+      ),
+    );
+  });
+
+  return router;
+}

@@ -1,0 +1,83 @@
+/** zod schemas of the REST API's input; failures become InputError (400) naming the field. */
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { InputError } from '@backstage/errors';
+import { z } from 'zod';
+
+export function parse<S extends z.ZodTypeAny>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) =>
+    i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message,
+  );
+  throw new InputError(`invalid request: ${problems.join('; ')}`);
+}
+
+const isoTime = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time')
+  .transform((v) => new Date(v).toISOString());
+
+export const entityRef = z.string().transform((v, ctx) => {
+  try {
+    return stringifyEntityRef(parseEntityRef(v));
+  } catch (err) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `not an entity ref (${(err as Error).message})`,
+    });
+    return z.NEVER;
+  }
+});
+
+const name = z.string().min(1).max(255);
+
+const page = {
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+};
+
+export const backupListQuery = z
+  .object({
+    entityRef: entityRef.optional(),
+    repository: name.optional(),
+    cluster: name.optional(),
+    namespace: name.optional(),
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    sort: z.enum(['time', 'name', 'namespace', 'size', 'duration']).default('time'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+    ...page,
+  })
+  .strict();
+
+export const restoreListQuery = z
+  .object({
+    entityRef: entityRef.optional(),
+    repository: name.optional(),
+    namespace: name.optional(),
+    outcome: name.optional(),
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    ...page,
+  })
+  .strict();
+
+export const auditQuery = z
+  .object({
+    entityRef: entityRef.optional(),
+    repository: name.optional(),
+    namespace: name.optional(),
+    actor: name.optional(),
+    action: name.optional(),
+    outcome: name.optional(),
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    ...page,
+  })
+  .strict();
+
+export const entityPath = z
+  .object({ kind: name, namespace: name, name })
+  .transform((p) => stringifyEntityRef(p));
+
+export const recordPath = z.object({ repository: name, ref: name });

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts'],
+    // @backstage/backend-test-utils' TestDatabases registers its clean-up with a global afterAll.
+    globals: true,
+    setupFiles: ['src/test-support/jest-shim.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
