@@ -28,7 +28,7 @@ export function printHints(paths: DemoPaths, options: { wait: boolean }): void {
   say(`  export PATH=${paths.binDir}:$PATH`);
   say('  kubectl get ns');
   say('  kubectl backup list -A');
-  say('  kubectl backup tui            # the terminal UI');
+  say('  kubectl backup tui            # the terminal UI (plain `kubectl backup` on a terminal)');
   say();
   if (!onPath('kubectl'))
     say(
