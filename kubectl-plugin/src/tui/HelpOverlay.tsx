@@ -27,6 +27,7 @@ const SECTIONS: Array<[string, Array<[string, string]>]> = [
     'Everywhere',
     [
       ['?', 'this help'],
+      ['R', 'reload from the cluster and the repository'],
       ['q  Ctrl-C', 'quit (Ctrl-C cancels a running operation first)'],
     ],
   ],

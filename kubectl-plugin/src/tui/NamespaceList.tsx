@@ -68,18 +68,23 @@ export function NamespaceList(props: NamespaceListProps) {
   const theme = useTheme();
   const [filter, setFilter] = useState('');
   const [typing, setTyping] = useState(false);
-  const [selected, setSelected] = useState(0);
+  // by name: the selection stays on its namespace when the filter or the data change
+  const [selectedName, setSelectedName] = useState<string>();
   const all = props.listing.data?.rows ?? [];
   const rows = useMemo(
     () => all.filter((r) => r.name.includes(filter.trim().toLowerCase())),
     [all, filter],
   );
-  const index = Math.min(selected, Math.max(0, rows.length - 1));
+  const index = Math.max(
+    0,
+    rows.findIndex((r) => r.name === selectedName),
+  );
+  const setSelected = (i: number) => setSelectedName(rows[i]?.name);
   const current = rows[index];
 
   const editFilter = (text: string) => {
     setFilter(text.replace(/[\r\n]/g, ''));
-    setSelected(0);
+    setSelectedName(undefined);
   };
   const typingMode = (on: boolean) => {
     setTyping(on);
