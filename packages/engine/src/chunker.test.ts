@@ -1,6 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createCutFinder, DEFAULT_CHUNKER, gearTable, StreamChunker } from './chunker.js';
+import {
+  createArenaCutFinder,
+  createCutFinder,
+  DEFAULT_CHUNKER,
+  gearTable,
+  StreamChunker,
+  type CutFinder,
+} from './chunker.js';
 import { randomBytesSeeded } from './testing/repo-fixtures.js';
+import type { ChunkerParams } from './types.js';
+import { GEAR_WASM_BASE64 } from './wasm/gear-wasm.js';
 
 /** The FastCDC definition, one byte at a time, as the format document states it. */
 function referenceCuts(data: Uint8Array, gear: Int32Array): number[] {
@@ -33,7 +47,7 @@ describe('FastCDC chunker', () => {
   it('cuts exactly where the reference definition cuts, and within the size bounds', () => {
     const data = randomBytesSeeded(6 << 20, 3);
     const cuts: number[] = [];
-    for (let pos = 0; pos < data.length; ) {
+    for (let pos = 0; pos < data.length;) {
       let len = finder.next(data, pos, data.length);
       if (len < 0) len = data.length - pos;
       cuts.push(len);
@@ -55,7 +69,8 @@ describe('FastCDC chunker', () => {
     const a = [...whole.push(data), ...whole.finish()].map((c) => c.length);
     const pieces = new StreamChunker(finder);
     const b: number[] = [];
-    for (let i = 0; i < data.length; i += 77_777) b.push(...pieces.push(data.subarray(i, i + 77_777)).map((c) => c.length));
+    for (let i = 0; i < data.length; i += 77_777)
+      b.push(...pieces.push(data.subarray(i, i + 77_777)).map((c) => c.length));
     b.push(...pieces.finish().map((c) => c.length));
     expect(b).toEqual(a);
   });
@@ -71,3 +86,107 @@ describe('FastCDC chunker', () => {
     expect(other.next(data, 0, data.length)).not.toBe(finder.next(data, 0, data.length));
   });
 });
+
+describe('WebAssembly cut finder (wasm/gear.wat)', () => {
+  const cutsOf = (f: CutFinder, data: Uint8Array): number[] => {
+    const cuts: number[] = [];
+    for (let pos = 0; pos < data.length;) {
+      const len = f.next(data, pos, data.length);
+      cuts.push(len);
+      if (len < 0) break;
+      pos += len;
+    }
+    return cuts;
+  };
+  const paramSets: ChunkerParams[] = [
+    DEFAULT_CHUNKER,
+    { algorithm: 'fastcdc-gear32-v1', minSize: 1000, avgSize: 4096, maxSize: 9999 },
+    { algorithm: 'fastcdc-gear32-v1', minSize: 1, avgSize: 256, maxSize: 1027 },
+  ];
+
+  it('is available here, and cuts at the same points as the JavaScript finder on random data', () => {
+    for (const [k, params] of paramSets.entries()) {
+      const gear = gearTable(Buffer.alloc(32, 11 + k));
+      const js = createCutFinder(params, gear);
+      const wasm = createArenaCutFinder(params, gear, 5 << 20);
+      expect(wasm.wasm).toBe(true);
+      for (const seed of [1, 2, 3]) {
+        // Odd sizes and offsets: the unrolled loop's tail handling is exercised at every cut.
+        const size = (4 << 20) + seed * 7919;
+        const offset = seed * 13;
+        const view = wasm.arena.subarray(offset, offset + size);
+        view.set(randomBytesSeeded(size, seed * 100 + k));
+        const expected = cutsOf(js, Buffer.from(view));
+        expect(expected.length).toBeGreaterThan(size / params.maxSize);
+        expect(cutsOf(wasm, view)).toEqual(expected);
+      }
+    }
+  });
+
+  it('agrees on inputs near the size bounds and without cut points', () => {
+    const gear = gearTable(Buffer.alloc(32, 5));
+    const js = createCutFinder(DEFAULT_CHUNKER, gear);
+    const wasm = createArenaCutFinder(DEFAULT_CHUNKER, gear, 2 << 20);
+    const { minSize, avgSize, maxSize } = DEFAULT_CHUNKER;
+    const random = randomBytesSeeded(1 << 20, 77);
+    for (const fill of ['zeros', 'random'] as const) {
+      const view = wasm.arena.subarray(3, 3 + random.length);
+      if (fill === 'zeros') view.fill(0);
+      else view.set(random);
+      const copy = Buffer.from(view);
+      for (const len of [
+        0,
+        1,
+        minSize - 1,
+        minSize,
+        minSize + 1,
+        minSize + 9,
+        avgSize - 1,
+        avgSize,
+        avgSize + 7,
+        maxSize - 1,
+        maxSize,
+        maxSize + 1,
+        1 << 20,
+      ]) {
+        for (const start of [0, 5]) {
+          const end = Math.min(start + len, view.length);
+          expect(wasm.next(view, start, end), `${fill} ${start}+${len}`).toBe(
+            js.next(copy, start, end),
+          );
+        }
+      }
+    }
+  });
+
+  it('falls back to JavaScript for data outside its arena, and without WebAssembly', () => {
+    const gear = gearTable(Buffer.alloc(32, 9));
+    const data = randomBytesSeeded(3 << 20, 4);
+    const js = cutsOf(createCutFinder(DEFAULT_CHUNKER, gear), data);
+    expect(cutsOf(createArenaCutFinder(DEFAULT_CHUNKER, gear, 1 << 20), data)).toEqual(js);
+    const plain = createArenaCutFinder(DEFAULT_CHUNKER, gear, 4 << 20, { wasm: false });
+    expect(plain.wasm).toBe(false);
+    plain.arena.set(data);
+    expect(cutsOf(plain, plain.arena.subarray(0, data.length))).toEqual(js);
+  });
+
+  it.skipIf(!hasWat2wasm())('gear-wasm.ts holds the compilation of gear.wat', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gear-wat-'));
+    try {
+      const wat = fileURLToPath(new URL('./wasm/gear.wat', import.meta.url));
+      execFileSync('wat2wasm', [wat, '-o', join(dir, 'g.wasm')]);
+      expect(readFileSync(join(dir, 'g.wasm')).toString('base64')).toBe(GEAR_WASM_BASE64);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function hasWat2wasm(): boolean {
+  try {
+    execFileSync('wat2wasm', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -6,6 +6,7 @@
  */
 import { createCipheriv } from 'node:crypto';
 import type { ChunkerParams } from './types.js';
+import { GEAR_WASM_BASE64 } from './wasm/gear-wasm.js';
 
 export const DEFAULT_CHUNKER: ChunkerParams = {
   algorithm: 'fastcdc-gear32-v1',
@@ -48,12 +49,17 @@ export interface CutFinder {
   readonly params: ChunkerParams;
 }
 
+/** The masks of normalized chunking: stricter before avgSize, looser after it. */
+function masks(params: ChunkerParams): { maskS: number; maskL: number } {
+  const bits = Math.round(Math.log2(params.avgSize));
+  return { maskS: topBits(bits + 2), maskL: topBits(bits - 2) };
+}
+
+/** The cut finder in JavaScript: the reference, and the fallback where WebAssembly is unavailable. */
 export function createCutFinder(params: ChunkerParams, gear: Int32Array): CutFinder {
   validateChunkerParams(params);
   const { minSize, avgSize, maxSize } = params;
-  const bits = Math.round(Math.log2(avgSize));
-  const maskS = topBits(bits + 2); // before avgSize: harder to cut
-  const maskL = topBits(bits - 2); // after avgSize: easier to cut
+  const { maskS, maskL } = masks(params);
   return {
     params,
     next(data, start, end) {
@@ -85,6 +91,86 @@ export function createCutFinder(params: ChunkerParams, gear: Int32Array): CutFin
         if ((h & maskL) === 0) return i + 1 - start;
       }
       return limit - start === maxSize ? maxSize : -1;
+    },
+  };
+}
+
+/**
+ * A cut finder with a data area (`arena`) to read into: where WebAssembly is available the arena
+ * lives in the memory of the WebAssembly finder (wasm/gear.wat), which then scans it in place,
+ * about three times as fast as the JavaScript loop. Data outside the arena is scanned by the
+ * JavaScript finder; both cut at the same points.
+ */
+export interface ArenaCutFinder extends CutFinder {
+  readonly arena: Buffer;
+  /** True when `next` runs WebAssembly on views of the arena. */
+  readonly wasm: boolean;
+}
+
+/** Gear table bytes at the start of the WebAssembly memory; the arena follows. */
+const GEAR_BYTES = 1024;
+const WASM_PAGE = 65536;
+
+/** The part of the WebAssembly API used here (@types/node does not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+}
+
+let gearModule: object | null | undefined;
+
+/** The compiled module, or null where WebAssembly is unavailable (e.g. node --jitless). */
+function wasmModule(): { api: WasmApi; module: object } | null {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) return null;
+  if (gearModule === undefined) {
+    try {
+      gearModule = new api.Module(Buffer.from(GEAR_WASM_BASE64, 'base64'));
+    } catch {
+      gearModule = null;
+    }
+  }
+  return gearModule ? { api, module: gearModule } : null;
+}
+
+type WasmNext = (
+  start: number,
+  end: number,
+  min: number,
+  avg: number,
+  max: number,
+  maskS: number,
+  maskL: number,
+) => number;
+
+export function createArenaCutFinder(
+  params: ChunkerParams,
+  gear: Int32Array,
+  arenaBytes: number,
+  options: { wasm?: boolean } = {},
+): ArenaCutFinder {
+  const js = createCutFinder(params, gear);
+  const compiled = options.wasm === false ? null : wasmModule();
+  if (!compiled) return { ...js, arena: Buffer.allocUnsafeSlow(arenaBytes), wasm: false };
+  const { api, module } = compiled;
+  const pages = Math.ceil((GEAR_BYTES + arenaBytes) / WASM_PAGE);
+  const memory = new api.Memory({ initial: pages, maximum: pages });
+  const instance = new api.Instance(module, { env: { memory } });
+  const next = instance.exports.next as WasmNext;
+  // The memory never grows, so its buffer (and every view of it) stays valid.
+  const heap = memory.buffer;
+  new Int32Array(heap, 0, 256).set(gear);
+  const { minSize, avgSize, maxSize } = params;
+  const { maskS, maskL } = masks(params);
+  return {
+    params,
+    arena: Buffer.from(heap, GEAR_BYTES, arenaBytes),
+    wasm: true,
+    next(data, start, end) {
+      if (data.buffer !== heap) return js.next(data, start, end);
+      const at = data.byteOffset;
+      return next(at + start, at + end, minSize, avgSize, maxSize, maskS, maskL);
     },
   };
 }

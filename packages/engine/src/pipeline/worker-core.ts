@@ -3,8 +3,15 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { createZstdCodec, type Codec } from '../compression.js';
 import { contentId, open, sealPayload } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
-import { createCutFinder, gearTable, StreamChunker, type CutFinder } from '../chunker.js';
-import type { ChunkRef, FromWorker, Outgoing, SealedBlob, ToWorker, WorkerInit } from './protocol.js';
+import { createArenaCutFinder, gearTable, StreamChunker, type CutFinder } from '../chunker.js';
+import type {
+  ChunkRef,
+  FromWorker,
+  Outgoing,
+  SealedBlob,
+  ToWorker,
+  WorkerInit,
+} from './protocol.js';
 
 /** Bytes read from a file per step; between steps the worker answers the main thread. */
 const SEGMENT = 4 << 20;
@@ -36,8 +43,14 @@ export class WorkerCore {
     this.idKey = Buffer.from(init.idKey);
     this.encKey = Buffer.from(init.encryptionKey);
     this.codec = createZstdCodec(init.compressionLevel);
-    this.finder = createCutFinder(init.chunker, gearTable(Buffer.from(init.gearSeed)));
-    this.readBuffer = Buffer.allocUnsafeSlow(SEGMENT + init.chunker.maxSize + 1);
+    // The read buffer is the finder's arena: in WebAssembly memory, scanned in place.
+    const finder = createArenaCutFinder(
+      init.chunker,
+      gearTable(Buffer.from(init.gearSeed)),
+      SEGMENT + init.chunker.maxSize + 1,
+    );
+    this.finder = finder;
+    this.readBuffer = finder.arena;
   }
 
   handle(msg: ToWorker): void {
@@ -53,14 +66,26 @@ export class WorkerCore {
     try {
       const plains = msg.blobs.map(({ id, offset, length }) => {
         const what = `blob ${id}`;
-        const plain = this.codec.unpack(open(this.encKey, msg.data.subarray(offset, offset + length), what), what);
-        if (contentId(this.idKey, plain) !== id) throw new IntegrityError(`${what}: content does not match its id`);
+        const plain = this.codec.unpack(
+          open(this.encKey, msg.data.subarray(offset, offset + length), what),
+          what,
+        );
+        if (contentId(this.idKey, plain) !== id)
+          throw new IntegrityError(`${what}: content does not match its id`);
         // Plaintext that is a view of the message's buffer (a raw blob) is copied so it can move.
-        return plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength ? plain : Uint8Array.prototype.slice.call(plain);
+        return plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength
+          ? plain
+          : Uint8Array.prototype.slice.call(plain);
       });
-      this.send({ msg: { t: 'decoded', req: msg.req, plains }, transfer: plains.map((p) => p.buffer as ArrayBuffer) });
+      this.send({
+        msg: { t: 'decoded', req: msg.req, plains },
+        transfer: plains.map((p) => p.buffer as ArrayBuffer),
+      });
     } catch (err) {
-      this.send({ msg: { t: 'decoded', req: msg.req, plains: [], error: (err as Error).message }, transfer: [] });
+      this.send({
+        msg: { t: 'decoded', req: msg.req, plains: [], error: (err as Error).message },
+        transfer: [],
+      });
     }
   }
 
@@ -88,7 +113,10 @@ export class WorkerCore {
       const held = this.pending.get(id);
       if (held) held.refs++;
       else {
-        this.pending.set(id, { data: copy ? Uint8Array.prototype.slice.call(piece) : piece, refs: 1 });
+        this.pending.set(id, {
+          data: copy ? Uint8Array.prototype.slice.call(piece) : piece,
+          refs: 1,
+        });
         this.pendingBytes += piece.length;
       }
       return { id, length: piece.length };
@@ -114,7 +142,10 @@ export class WorkerCore {
   private async readRegion(req: Extract<ToWorker, { t: 'file' }>): Promise<void> {
     const { job } = req;
     const fail = (err: unknown) =>
-      this.send({ msg: { t: 'chunks', job, chunks: [], final: true, error: (err as Error).message }, transfer: [] });
+      this.send({
+        msg: { t: 'chunks', job, chunks: [], final: true, error: (err as Error).message },
+        transfer: [],
+      });
     let fd: number;
     try {
       fd = openSync(req.path, 'r');
@@ -127,10 +158,13 @@ export class WorkerCore {
     const buf = this.readBuffer;
     try {
       for (;;) {
-        while (this.pendingBytes > PENDING_LIMIT) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+        while (this.pendingBytes > PENDING_LIMIT)
+          await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
         // Sized to what is left, so a small file takes one read; a short read of a regular file
         // means end of file.
-        const want = req.toEof ? Math.min(SEGMENT, Math.max(remaining, 0) + 1) : Math.min(SEGMENT, remaining);
+        const want = req.toEof
+          ? Math.min(SEGMENT, Math.max(remaining, 0) + 1)
+          : Math.min(SEGMENT, remaining);
         const n = want > 0 ? readSync(fd, buf, carried, want, position) : 0;
         position += n;
         remaining -= n;
@@ -145,7 +179,10 @@ export class WorkerCore {
           pos += len;
         }
         if (end && pos < length) pieces.push(buf.subarray(pos, length));
-        this.send({ msg: { t: 'chunks', job, chunks: this.hold(pieces, true), final: end }, transfer: [] });
+        this.send({
+          msg: { t: 'chunks', job, chunks: this.hold(pieces, true), final: end },
+          transfer: [],
+        });
         if (end) return;
         // The unfinished tail (< maxSize) moves to the front for the next read.
         buf.copyWithin(0, pos, length);
