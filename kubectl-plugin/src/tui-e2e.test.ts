@@ -269,6 +269,44 @@ describe('kubectl backup tui in a terminal', () => {
     await ok(sb.run(['audit', '--verify']));
   });
 
+  it('cancels a running backup with Esc: nothing is kept, the repository checks clean', async () => {
+    const before = await ok(
+      sb.run(['list', '-n', 'shop', '-o', 'name'], { KUBECONFIG: sim.kubeconfigPath }),
+    );
+    const term = await Terminal.open('cancel', ['tui', '-n', 'shop']);
+    await term.see('1 backups (1)');
+    // listing config maps takes a while: the backup is still capturing when Esc arrives
+    const slow = sim.failures.add({
+      verb: 'list',
+      resource: 'configmaps',
+      namespace: 'shop',
+      delayMs: 20_000,
+    });
+    try {
+      await term.keys('b');
+      await term.see('Backing up namespace shop', 'listing resources');
+      await term.keys('Escape');
+      await term.see('backup canceled: nothing was kept');
+    } finally {
+      sim.failures.remove(slow);
+    }
+    await term.keys('Enter', 'q');
+    await expectExit(term, 0);
+    const after = await ok(
+      sb.run(['list', '-n', 'shop', '-o', 'name'], { KUBECONFIG: sim.kubeconfigPath }),
+    );
+    expect(after.stdout).toBe(before.stdout);
+    const audit = json<Array<{ action: string; outcome: string; namespace?: string }>>(
+      await ok(sb.run(['audit', '-o', 'json'])),
+    );
+    expect(audit.at(-1)).toMatchObject({
+      action: 'backup.create',
+      outcome: 'canceled',
+      namespace: 'shop',
+    });
+    await ok(sb.run(['repo', 'check']));
+  });
+
   it('shows a namespace-limited user what it may not see, marked forbidden', async () => {
     const term = await Terminal.open('dev', ['tui', '--context', 'dev']);
     const screen = await term.see('you may not list namespaces', 'team-a', 'shop');
