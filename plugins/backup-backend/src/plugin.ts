@@ -1,4 +1,4 @@
-/** The backup backend plugin: wires core services to the ingest, the API and (later) operations. */
+/** The backup backend plugin: wires core services to the ingest, the API and the operations. */
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { backupPermissions } from '@kubectl-backup/plugin-backup-common';
@@ -8,7 +8,10 @@ import { applyDatabaseMigrations } from './database/migrate.js';
 import { QueryStore } from './database/QueryStore.js';
 import { createRouter } from './router.js';
 import { createAccessService } from './services/Access/createAccessService.js';
+import { ClusterPool } from './services/Clusters/ClusterPool.js';
 import { createIngestService } from './services/Ingest/createIngestService.js';
+import { createOperationService } from './services/Operations/createOperationService.js';
+import { OperationStore } from './services/Operations/OperationStore.js';
 import { RepositoryPool } from './services/Repositories/RepositoryPool.js';
 import { createStatusService } from './services/Status/createStatusService.js';
 
@@ -24,32 +27,35 @@ export const backupPlugin = createBackendPlugin({
         logger: coreServices.logger,
         database: coreServices.database,
         scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
         catalog: catalogServiceRef,
       },
-      async init({
-        config,
-        logger,
-        database,
-        scheduler,
-        httpRouter,
-        httpAuth,
-        permissions,
-        permissionsRegistry,
-        catalog,
-      }) {
-        const backupConfig = readBackupConfig(config);
-        const knex = await database.getClient();
-        if (!database.migrations?.skip) await applyDatabaseMigrations(knex);
-        permissionsRegistry.addPermissions(backupPermissions);
+      async init(deps) {
+        const { logger, scheduler, httpRouter, httpAuth, auditor } = deps;
+        const config = readBackupConfig(deps.config);
+        const knex = await deps.database.getClient();
+        if (!deps.database.migrations?.skip) await applyDatabaseMigrations(knex);
+        deps.permissionsRegistry.addPermissions(backupPermissions);
 
-        const repositories = new RepositoryPool(backupConfig.repositories);
+        const repositories = new RepositoryPool(config.repositories);
+        const clusters = new ClusterPool(config.clusters);
         const queries = new QueryStore(knex);
         const ingest = createIngestService({ repositories, store: new IngestStore(knex), logger });
-        const { frequency, timeoutMs } = backupConfig.ingest;
+        const operations = createOperationService({
+          store: new OperationStore(knex),
+          repositories,
+          clusters,
+          ingest,
+          logger,
+        });
+        deps.lifecycle.addShutdownHook(() => operations.shutdown());
+
+        const { frequency, timeoutMs } = config.ingest;
         await scheduler.scheduleTask({
           id: INGEST_TASK_ID,
           frequency,
@@ -63,14 +69,17 @@ export const backupPlugin = createBackendPlugin({
         httpRouter.use(
           await createRouter({
             httpAuth,
-            access: createAccessService({ permissions, catalog }),
+            auditor,
+            access: createAccessService({ permissions: deps.permissions, catalog: deps.catalog }),
             queries,
-            status: createStatusService({ queries, rpo: backupConfig.rpo }),
+            status: createStatusService({ queries, rpo: config.rpo }),
             repositories,
+            clusters,
+            operations,
           }),
         );
         logger.info(
-          `backup: ${backupConfig.repositories.length} repositories, ${backupConfig.clusters.length} clusters, ingest every ${describeFrequency(frequency)}`,
+          `backup: ${config.repositories.length} repositories, ${config.clusters.length} clusters, ingest every ${describeFrequency(frequency)}`,
         );
       },
     });

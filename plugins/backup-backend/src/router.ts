@@ -1,5 +1,4 @@
 /** The REST API (openapi.yaml): HTTP in, services out. Every route checks a permission. */
-import type { HttpAuthService } from '@backstage/backend-plugin-api';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import type { ResourcePermission } from '@backstage/plugin-permission-common';
@@ -10,10 +9,8 @@ import {
 } from '@kubectl-backup/plugin-backup-common';
 import express from 'express';
 import Router from 'express-promise-router';
-import type { QueryStore } from './database/QueryStore.js';
-import type { AccessService } from './services/Access/createAccessService.js';
+import { addOperationRoutes, type OperationRouteOptions } from './operationRoutes.js';
 import { entityTarget } from './services/Entities/targets.js';
-import type { RepositoryPool } from './services/Repositories/RepositoryPool.js';
 import type { StatusService } from './services/Status/createStatusService.js';
 import {
   auditQuery,
@@ -33,12 +30,8 @@ function narrow(
   return (targets ?? [{ namespace }]).filter((t) => t.namespace === namespace);
 }
 
-export interface RouterOptions {
-  httpAuth: HttpAuthService;
-  access: AccessService;
-  queries: QueryStore;
+export interface RouterOptions extends OperationRouteOptions {
   status: StatusService;
-  repositories: RepositoryPool;
 }
 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
@@ -121,5 +114,6 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     );
   });
 
+  addOperationRoutes(router, options);
   return router;
 }

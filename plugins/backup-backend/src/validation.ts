@@ -81,3 +81,51 @@ export const entityPath = z
   .transform((p) => stringifyEntityRef(p));
 
 export const recordPath = z.object({ repository: name, ref: name });
+
+/** A Kubernetes namespace name (RFC 1123 label). */
+const namespaceName = z
+  .string()
+  .max(63)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be a namespace name (lower-case letters, digits and -)',
+  );
+
+export const backupBody = z
+  .object({
+    entityRef,
+    repository: name.optional(),
+    name: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be lower-case letters, digits, '-' and '.'")
+      .optional(),
+  })
+  .strict();
+
+export const verifyBody = z
+  .object({
+    entityRef,
+    backup: name,
+    repository: name.optional(),
+    restoreTest: z.boolean().default(false),
+  })
+  .strict();
+
+export const restoreBody = z
+  .object({
+    entityRef,
+    backup: name,
+    repository: name.optional(),
+    targetNamespace: namespaceName.optional(),
+    policy: z.enum(['skip', 'update', 'recreate']).default('skip'),
+    dryRun: z.boolean(),
+    dryRunId: z.string().uuid().optional(),
+  })
+  .strict()
+  .refine((b) => b.dryRun || b.dryRunId, {
+    message: 'a restore needs a dry run first: give dryRunId of a succeeded dry run (dryRun: true)',
+    path: ['dryRunId'],
+  });
+
+export const operationPath = z.object({ id: z.string().uuid() });

@@ -1,4 +1,5 @@
 /** Queries of the REST API, as the frontend's client passes them. */
+import type { BackupRequest, Operation, RestoreRequest, VerifyRequest } from './operations.js';
 import type {
   AuditEvent,
   BackupDetails,
@@ -63,4 +64,8 @@ export interface BackupApi {
   getRestore(repository: string, ref: string): Promise<RestoreDetails>;
   listAuditEvents(query?: AuditQuery): Promise<Page<AuditEvent>>;
   listRepositories(): Promise<RepositoryState[]>;
+  startBackup(request: BackupRequest): Promise<Operation>;
+  startVerification(request: VerifyRequest): Promise<Operation>;
+  startRestore(request: RestoreRequest): Promise<Operation>;
+  getOperation(id: string): Promise<Operation>;
 }

@@ -2,3 +2,4 @@
 export * from './permissions.js';
 export * from './types.js';
 export * from './api.js';
+export * from './operations.js';

@@ -90,6 +90,45 @@ export function policyPermissions(
   };
 }
 
+export interface RecordedAuditEvent {
+  eventId: string;
+  severityLevel?: string;
+  meta?: Record<string, unknown>;
+  status: 'initiated' | 'succeeded' | 'failed';
+  error?: string;
+}
+
+/** An auditor that keeps its events (`coreServices.auditor`). */
+export function recordingAuditor(events: RecordedAuditEvent[]): BackendFeature {
+  return createServiceFactory({
+    service: coreServices.auditor,
+    deps: {},
+    factory: () => ({
+      async createEvent(options) {
+        const ev: RecordedAuditEvent = {
+          eventId: options.eventId,
+          status: 'initiated',
+          ...(options.severityLevel ? { severityLevel: options.severityLevel } : {}),
+          ...(options.meta ? { meta: { ...options.meta } } : {}),
+        };
+        events.push(ev);
+        return {
+          async success(o) {
+            Object.assign(ev, { status: 'succeeded', meta: { ...ev.meta, ...o?.meta } });
+          },
+          async fail(o) {
+            Object.assign(ev, {
+              status: 'failed',
+              error: o.error.message,
+              meta: { ...ev.meta, ...o.meta },
+            });
+          },
+        };
+      },
+    }),
+  });
+}
+
 export interface BackendOptions {
   config: Record<string, unknown>;
   knex: Knex;
