@@ -64,6 +64,13 @@ export interface Config {
       /** Per entity ref (`component:default/shop`). */
       entities?: { [entityRef: string]: HumanDuration | string };
     };
+    metrics?: {
+      /**
+       * Serve /api/backup/metrics without credentials (for a Prometheus inside the cluster).
+       * Default false: the scraper needs a token (backend.auth.externalAccess) allowed to read all backups.
+       */
+      public?: boolean;
+    };
     /** Scheduled backups. */
     schedules?: Array<{
       /** An entity ref whose namespace (and cluster) is backed up; or give namespace + cluster. */

@@ -4,12 +4,15 @@ import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { backupPermissions } from '@kubectl-backup/plugin-backup-common';
 import { readBackupConfig } from './config/index.js';
 import { IngestStore } from './database/IngestStore.js';
+import { MetricsQueries } from './database/MetricsQueries.js';
 import { applyDatabaseMigrations } from './database/migrate.js';
 import { QueryStore } from './database/QueryStore.js';
 import { createRouter } from './router.js';
 import { createAccessService } from './services/Access/createAccessService.js';
 import { ClusterPool } from './services/Clusters/ClusterPool.js';
+import { createEntityIndex } from './services/Entities/entityIndex.js';
 import { createIngestService } from './services/Ingest/createIngestService.js';
+import { createMetricsService } from './services/Metrics/createMetricsService.js';
 import { createOperationService } from './services/Operations/createOperationService.js';
 import { OperationStore } from './services/Operations/OperationStore.js';
 import { RepositoryPool } from './services/Repositories/RepositoryPool.js';
@@ -33,6 +36,7 @@ export const backupPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
+        auth: coreServices.auth,
         catalog: catalogServiceRef,
       },
       async init(deps) {
@@ -66,6 +70,8 @@ export const backupPlugin = createBackendPlugin({
         });
 
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        if (config.metrics.public)
+          httpRouter.addAuthPolicy({ path: '/metrics', allow: 'unauthenticated' });
         httpRouter.use(
           await createRouter({
             httpAuth,
@@ -76,6 +82,11 @@ export const backupPlugin = createBackendPlugin({
             repositories,
             clusters,
             operations,
+            metrics: createMetricsService({
+              queries: new MetricsQueries(knex),
+              entityOf: createEntityIndex({ catalog: deps.catalog, auth: deps.auth, logger }),
+            }),
+            metricsPublic: config.metrics.public,
           }),
         );
         logger.info(

@@ -1,6 +1,6 @@
 /** The REST API (openapi.yaml): HTTP in, services out. Every route checks a permission. */
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   auditReadPermission,
@@ -11,6 +11,7 @@ import express from 'express';
 import Router from 'express-promise-router';
 import { addOperationRoutes, type OperationRouteOptions } from './operationRoutes.js';
 import { entityTarget } from './services/Entities/targets.js';
+import type { MetricsService } from './services/Metrics/createMetricsService.js';
 import type { StatusService } from './services/Status/createStatusService.js';
 import {
   auditQuery,
@@ -32,6 +33,9 @@ function narrow(
 
 export interface RouterOptions extends OperationRouteOptions {
   status: StatusService;
+  metrics: MetricsService;
+  /** Serve /metrics without credentials (backup.metrics.public). */
+  metricsPublic: boolean;
 }
 
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
@@ -112,6 +116,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         new Map(repositories.names().map((n) => [n, repositories.location(n)])),
       ),
     );
+  });
+
+  router.get('/metrics', async (req, res) => {
+    if (!options.metricsPublic) {
+      // Metrics cover every namespace: only for callers allowed to read all backups.
+      const all = await access.visibleTargets(
+        await httpAuth.credentials(req),
+        backupReadPermission,
+      );
+      if (all !== undefined)
+        throw new NotAllowedError('/metrics needs backup.backup.read on every entity');
+    }
+    res.type(options.metrics.contentType).send(await options.metrics.metrics());
   });
 
   addOperationRoutes(router, options);

@@ -287,6 +287,9 @@ export function readBackupConfig(config: Config): BackupConfig {
     ingest: readIngest(config, problems),
     rpo: readRpo(config, problems),
     schedules: readSchedules(config, repositories, clusters, problems),
+    metrics: {
+      public: problems.try(() => config.getOptionalBoolean('backup.metrics.public')) ?? false,
+    },
   };
   if (problems.list.length > 0) throw new BackupConfigError(problems.list);
   return result;

@@ -38,4 +38,5 @@ export interface BackupConfig {
   ingest: { frequency: IngestFrequency; timeoutMs: number };
   rpo: { defaultMs: number; entities: Map<string, number> };
   schedules: ScheduleConfig[];
+  metrics: { public: boolean };
 }

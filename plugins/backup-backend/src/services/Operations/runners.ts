@@ -112,18 +112,16 @@ export async function runRestore(
       targetNamespace: r.plan.targetNamespace,
       policy: r.plan.existing,
       counts,
-      items: r.plan.items
-        .slice(0, PLAN_ITEMS_SHOWN)
-        .map((i) =>
-          compact({
-            kind: i.ref.kind,
-            namespace: i.ref.namespace,
-            name: i.ref.name,
-            action: i.action,
-            reason: i.reason,
-            changes: i.changes?.length,
-          }),
-        ),
+      items: r.plan.items.slice(0, PLAN_ITEMS_SHOWN).map((i) =>
+        compact({
+          kind: i.ref.kind,
+          namespace: i.ref.namespace,
+          name: i.ref.name,
+          action: i.action,
+          reason: i.reason,
+          changes: i.changes?.length,
+        }),
+      ),
       missingPermissions: r.plan.permissions.missing.map((p) => canICommand(p)),
       warnings: r.warnings,
     };
