@@ -4,6 +4,7 @@ import { backupNamespace } from './backup.js';
 import { setIntegrationModules } from './integration.js';
 import { KIND_NAMESPACE_BACKUP, MANIFEST_DOC, LOG_DOC, tag } from './layout.js';
 import type { BackupManifest } from './manifest.js';
+import type { K8sProgressEvent } from './log.js';
 import { applyFixture, memoryRepo, startHarness, type Harness } from './test-support/sim.js';
 
 describe('backupNamespace', () => {
@@ -21,7 +22,21 @@ describe('backupNamespace', () => {
   it('captures the namespace resources, dependencies and images into one snapshot', async () => {
     const repo = await memoryRepo();
     const events: string[] = [];
-    const result = await backupNamespace(repo, h.kubeConfig(), { namespace: 'guestbook', name: 'gb-1', volumes: 'none', onProgress: (e) => events.push(e.phase) });
+    const saving: K8sProgressEvent[] = [];
+    const result = await backupNamespace(repo, h.kubeConfig(), {
+      namespace: 'guestbook',
+      name: 'gb-1',
+      volumes: 'none',
+      onProgress: (e) => {
+        events.push(e.phase);
+        if (e.phase === 'save' && e.bytesDone !== undefined) saving.push(e);
+      },
+    });
+    // the engine's progress reaches the caller: bytes new so far, the item being read
+    const last = saving.at(-1)!;
+    expect(last.bytesAdded).toBeGreaterThan(0);
+    expect(last.bytesAdded).toBeLessThanOrEqual(last.bytesTotal!);
+    expect(saving.some((e) => e.currentItem?.startsWith('resources/'))).toBe(true);
     expect(result.snapshot.tags).toEqual(
       expect.arrayContaining([tag('kind', KIND_NAMESPACE_BACKUP), tag('namespace', 'guestbook'), tag('name', 'gb-1'), expect.stringMatching(/^kubectl-backup\/cluster=/)]),
     );

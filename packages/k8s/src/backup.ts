@@ -2,7 +2,7 @@
  * backupNamespace: capture a namespace's resources (and, with the volume module, its PVC data)
  * into one engine snapshot, with a manifest and the operation's log; audit the result.
  */
-import { appendAudit, backup, listSnapshots, deleteSnapshots, type NamedStream, type Repository, type Snapshot } from '@kubectl-backup/engine';
+import { appendAudit, backup, listSnapshots, deleteSnapshots, type NamedStream, type ProgressEvent, type Repository, type Snapshot } from '@kubectl-backup/engine';
 import { captureNamespace, type CaptureResult } from './capture.js';
 import { toClient, type ClusterTarget } from './connection.js';
 import { assertNamespace, clusterInfo, whoAmI, type Identity } from './context.js';
@@ -229,8 +229,15 @@ async function save(repo: Repository, c: SaveContext): Promise<{ snapshot: Snaps
     ...(c.options.tags ?? []),
   ];
   c.log.progress('save', `saving ${documents.length} objects${c.volumes?.streams.length ? ` and ${c.volumes.streams.length} volume(s)` : ''}`);
-  const onProgress = (e: { bytesDone: number; bytesTotal: number; filesDone: number; filesTotal: number }) =>
-    c.log.progress('save', 'saving', { done: e.filesDone, total: e.filesTotal, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal });
+  const onProgress = (e: ProgressEvent) =>
+    c.log.progress('save', 'saving', {
+      done: e.filesDone,
+      total: e.filesTotal,
+      bytesDone: e.bytesDone,
+      bytesTotal: e.bytesTotal,
+      ...(e.bytesAdded !== undefined ? { bytesAdded: e.bytesAdded } : {}),
+      ...(e.currentItem ? { currentItem: e.currentItem } : {}),
+    });
   let manifest!: BackupManifest;
   const volumeStreams = c.volumes?.streams ?? [];
   if (!volumeStreams.length) {

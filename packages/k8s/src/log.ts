@@ -24,6 +24,9 @@ export interface K8sProgressEvent {
   /** Engine progress while saving (bytes). */
   bytesDone?: number;
   bytesTotal?: number;
+  /** While saving: bytes new to the repository so far, and the item being read. */
+  bytesAdded?: number;
+  currentItem?: string;
   level?: LogLevel;
 }
 
