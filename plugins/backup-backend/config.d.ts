@@ -73,11 +73,13 @@ export interface Config {
     };
     /** Scheduled backups. */
     schedules?: Array<{
+      /** Unique name (default: the entity's name or the namespace); its backups are tagged `schedule=<name>`. */
+      name?: string;
       /** An entity ref whose namespace (and cluster) is backed up; or give namespace + cluster. */
       entity?: string;
       namespace?: string;
       cluster?: string;
-      /** Crontab (5 fields, UTC). */
+      /** Crontab in UTC: 5 fields, or 6 with seconds first; `@daily`-style macros too. */
       cron: string;
       /** Repository name (default: the first). */
       repository?: string;

@@ -16,6 +16,8 @@ import { createMetricsService } from './services/Metrics/createMetricsService.js
 import { createOperationService } from './services/Operations/createOperationService.js';
 import { OperationStore } from './services/Operations/OperationStore.js';
 import { RepositoryPool } from './services/Repositories/RepositoryPool.js';
+import { createScheduleService } from './services/Schedules/createScheduleService.js';
+import { ScheduleStore } from './services/Schedules/ScheduleStore.js';
 import { createStatusService } from './services/Status/createStatusService.js';
 
 /** The scheduler task that ingests every repository. */
@@ -59,6 +61,19 @@ export const backupPlugin = createBackendPlugin({
         });
         deps.lifecycle.addShutdownHook(() => operations.shutdown());
 
+        const schedules = createScheduleService({
+          schedules: config.schedules,
+          store: new ScheduleStore(knex),
+          scheduler,
+          repositories,
+          clusters,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          ingest,
+          logger,
+        });
+        await schedules.start();
+
         const { frequency, timeoutMs } = config.ingest;
         await scheduler.scheduleTask({
           id: INGEST_TASK_ID,
@@ -78,7 +93,8 @@ export const backupPlugin = createBackendPlugin({
             auditor,
             access: createAccessService({ permissions: deps.permissions, catalog: deps.catalog }),
             queries,
-            status: createStatusService({ queries, rpo: config.rpo }),
+            status: createStatusService({ queries, rpo: config.rpo, nextRun: schedules.nextRun }),
+            schedules,
             repositories,
             clusters,
             operations,

@@ -12,6 +12,7 @@ import Router from 'express-promise-router';
 import { addOperationRoutes, type OperationRouteOptions } from './operationRoutes.js';
 import { entityTarget } from './services/Entities/targets.js';
 import type { MetricsService } from './services/Metrics/createMetricsService.js';
+import type { ScheduleService } from './services/Schedules/createScheduleService.js';
 import type { StatusService } from './services/Status/createStatusService.js';
 import {
   auditQuery,
@@ -20,6 +21,7 @@ import {
   parse,
   recordPath,
   restoreListQuery,
+  scheduleQuery,
 } from './validation.js';
 
 /** Targets restricted to one namespace (asked for in the query). */
@@ -34,6 +36,7 @@ function narrow(
 export interface RouterOptions extends OperationRouteOptions {
   status: StatusService;
   metrics: MetricsService;
+  schedules: ScheduleService;
   /** Serve /metrics without credentials (backup.metrics.public). */
   metricsPublic: boolean;
 }
@@ -116,6 +119,36 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         new Map(repositories.names().map((n) => [n, repositories.location(n)])),
       ),
     );
+  });
+
+  router.get('/schedules', async (req, res) => {
+    const q = parse(scheduleQuery, req.query);
+    const credentials = await httpAuth.credentials(req);
+    const all = await options.schedules.list();
+    if (q.entityRef) {
+      const resolved = entityTarget(
+        await access.requireEntity(credentials, backupReadPermission, q.entityRef),
+      );
+      const t = resolved.configured ? resolved.target : undefined;
+      res.json(
+        all.filter(
+          (s) =>
+            s.entityRef === q.entityRef ||
+            (t &&
+              !s.entityRef &&
+              s.namespace === t.namespace &&
+              (!s.cluster || !t.cluster || s.cluster === t.cluster)),
+        ),
+      );
+      return;
+    }
+    // Entity schedules name their namespace only through the catalog: all of them need unconditional read.
+    const targets = await access.visibleTargets(credentials, backupReadPermission);
+    if (targets !== undefined)
+      throw new NotAllowedError(
+        'listing every schedule needs backup.backup.read on every entity: give entityRef',
+      );
+    res.json(all);
   });
 
   router.get('/metrics', async (req, res) => {

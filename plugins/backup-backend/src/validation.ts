@@ -76,6 +76,8 @@ export const auditQuery = z
   })
   .strict();
 
+export const scheduleQuery = z.object({ entityRef: entityRef.optional() }).strict();
+
 export const entityPath = z
   .object({ kind: name, namespace: name, name })
   .transform((p) => stringifyEntityRef(p));

@@ -187,3 +187,29 @@ export interface RepositoryState {
   auditEntries: number;
   auditChain?: AuditChainState;
 }
+
+/** A configured backup schedule (`backup.schedules`) and its runs. */
+export interface ScheduleSummary {
+  name: string;
+  entityRef?: string;
+  namespace?: string;
+  cluster?: string;
+  /** UTC crontab. */
+  cron: string;
+  repository: string;
+  retention?: Record<string, number | string>;
+  nextRun?: string;
+  lastRun?: ScheduleRun;
+}
+
+export interface ScheduleRun {
+  /** The cron time the run is for. */
+  slot: string;
+  startedAt: string;
+  finishedAt?: string;
+  outcome?: 'success' | 'failure' | (string & {});
+  backup?: string;
+  /** Backups removed by the retention policy after the run. */
+  forgotten?: number;
+  error?: string;
+}

@@ -1,7 +1,7 @@
 export * from './types.js';
 export {
   BackupConfigError,
-  isCron,
+  cronProblem,
   normalizeEntityRef,
   readBackupConfig,
 } from './readBackupConfig.js';

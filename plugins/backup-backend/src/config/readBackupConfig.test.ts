@@ -108,7 +108,7 @@ describe('readBackupConfig', () => {
       'backup.clusters[0] (both) needs either url (with token/caData) or kubeconfig',
       `backup.clusters[1] (ghost) reuses the Kubernetes plugin's cluster, but kubernetes.clusterLocatorMethods[].clusters[] has none named "ghost"`,
       expect.stringContaining("Invalid duration 'soon' in config at 'backup.rpo.default'"),
-      'backup.schedules[0].cron "every day" is not a crontab expression (e.g. "0 2 * * *")',
+      'backup.schedules[0].cron: invalid cron "every day": expected 5 or 6 fields (e.g. "0 2 * * *")',
       'backup.schedules[1] needs either entity or namespace',
     ]);
   });
@@ -117,6 +117,30 @@ describe('readBackupConfig', () => {
     expect(problems({ repositories: [{ name: 'x', password: 'p' }] })).toEqual([
       expect.stringMatching(/backup\.repositories\[0\]\.url/),
     ]);
+  });
+
+  it('names schedules after their entity or namespace, and wants distinct names', () => {
+    expect(
+      problems({
+        repositories: [repo],
+        schedules: [
+          { namespace: 'a', cron: '0 1 * * *' },
+          { namespace: 'a', cron: '0 */6 * * *' },
+        ],
+      }),
+    ).toEqual(['backup.schedules[1]: another schedule is named "a": give each a distinct name']);
+    const c = readBackupConfig(
+      new ConfigReader({
+        backup: {
+          repositories: [repo],
+          schedules: [
+            { namespace: 'a', cron: '0 1 * * *' },
+            { name: 'a-6h', namespace: 'a', cron: '0 */6 * * *' },
+          ],
+        },
+      }),
+    );
+    expect(c.schedules.map((s) => s.name)).toEqual(['a', 'a-6h']);
   });
 
   it('rejects a schedule of an unknown repository and a retention that keeps nothing', () => {

@@ -5,6 +5,7 @@
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import type { Config } from '@backstage/config';
 import type { RetentionPolicy } from '@kubectl-backup/engine';
+import { parseCron } from '../services/Schedules/cron.js';
 import { readDurationMs } from './duration.js';
 import type {
   BackupConfig,
@@ -15,6 +16,7 @@ import type {
 } from './types.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/i;
+const SCHEDULE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 const DEFAULT_RPO_MS = 24 * 3600_000;
 const DEFAULT_INGEST_MS = 5 * 60_000;
 const DEFAULT_INGEST_TIMEOUT_MS = 10 * 60_000;
@@ -159,8 +161,8 @@ function readIngest(config: Config, problems: Problems): BackupConfig['ingest'] 
   let frequency: IngestFrequency = { milliseconds: DEFAULT_INGEST_MS };
   const cron = config.getOptionalString('backup.ingest.frequency.cron');
   if (cron !== undefined) {
-    if (!isCron(cron))
-      problems.add(`backup.ingest.frequency.cron "${cron}" is not a crontab expression`);
+    const why = cronProblem(cron);
+    if (why) problems.add(`backup.ingest.frequency.cron: ${why}`);
     frequency = { cron };
   } else {
     const ms = problems.try(() =>
@@ -197,13 +199,14 @@ function readRpo(config: Config, problems: Problems): BackupConfig['rpo'] {
   return { defaultMs, entities };
 }
 
-/** Five crontab fields (minute hour day-of-month month day-of-week) or six with seconds. */
-export function isCron(text: string): boolean {
-  const fields = text.trim().split(/\s+/);
-  return (
-    (fields.length === 5 || fields.length === 6) &&
-    fields.every((f) => /^[\d*/,\-A-Za-z?LW#]+$/.test(f))
-  );
+/** Why `text` is not a cron expression (5 fields, or 6 with seconds), or undefined. */
+export function cronProblem(text: string): string | undefined {
+  try {
+    parseCron(text);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 function readRetention(c: Config, path: string): RetentionPolicy | undefined {
@@ -241,8 +244,8 @@ function readSchedules(
     const path = `backup.schedules[${i}]`;
     const schedule = problems.try((): ScheduleConfig => {
       const cron = c.getString('cron');
-      if (!isCron(cron))
-        throw new Error(`${path}.cron "${cron}" is not a crontab expression (e.g. "0 2 * * *")`);
+      const why = cronProblem(cron);
+      if (why) throw new Error(`${path}.cron: ${why} (e.g. "0 2 * * *")`);
       const entityText = c.getOptionalString('entity');
       const namespace = c.getOptionalString('namespace');
       const cluster = c.getOptionalString('cluster');
@@ -254,7 +257,7 @@ function readSchedules(
         throw new Error(`${path} has no repository and backup.repositories is empty`);
       if (!repositories.some((r) => r.name === repository))
         throw new Error(`${path}.repository "${repository}" is not in backup.repositories`);
-      const s: ScheduleConfig = { id: '', cron, repository };
+      const s: ScheduleConfig = { name: c.getOptionalString('name') ?? '', cron, repository };
       if (entityText) {
         try {
           s.entity = normalizeEntityRef(entityText);
@@ -268,10 +271,22 @@ function readSchedules(
       if (cluster) s.cluster = cluster;
       const retention = readRetention(c, path);
       if (retention) s.retention = retention;
-      s.id = `schedule:${s.entity ?? `${s.cluster ?? '*'}/${s.namespace}`}:${cron.replace(/\s+/g, '_')}`;
+      if (!s.name) s.name = s.entity ? parseEntityRef(s.entity).name : s.namespace!;
       return s;
     });
     if (schedule) out.push(schedule);
+  });
+  const seen = new Set<string>();
+  out.forEach((s, i) => {
+    if (!SCHEDULE_NAME.test(s.name))
+      problems.add(
+        `backup.schedules[${i}].name "${s.name}" must be lower-case letters, digits, '-' or '.' (it names backups)`,
+      );
+    if (seen.has(s.name))
+      problems.add(
+        `backup.schedules[${i}]: another schedule is named "${s.name}": give each a distinct name`,
+      );
+    seen.add(s.name);
   });
   return out;
 }

@@ -20,8 +20,8 @@ export interface ClusterConfig {
 }
 
 export interface ScheduleConfig {
-  /** Stable id: `schedule:<entity or cluster/namespace>:<cron>` (used for the scheduler task). */
-  id: string;
+  /** Unique; scheduled backups are tagged `schedule=<name>` and retention applies to those only. */
+  name: string;
   entity?: string;
   namespace?: string;
   cluster?: string;

@@ -43,11 +43,12 @@ export function progressOf(e: K8sProgressEvent): OperationProgress {
 
 export async function runBackup(
   ctx: RunContext,
-  params: { namespace: string; name?: string },
+  params: { namespace: string; name?: string; tags?: string[] },
 ): Promise<Record<string, unknown>> {
   const r = await backupNamespace(ctx.repo, ctx.kc, {
     namespace: params.namespace,
     ...(params.name ? { name: params.name } : {}),
+    ...(params.tags ? { tags: params.tags } : {}),
     actor: ctx.actor,
     signal: ctx.signal,
     onProgress: (e) => ctx.onProgress(progressOf(e)),
