@@ -1,5 +1,6 @@
 /** Waiting for restored workloads to become ready (Deployments, StatefulSets, DaemonSets). */
 import type { KubeClient } from '../client.js';
+import { isK8sError } from '../errors.js';
 import type { KubeObject } from '../types.js';
 import type { PlanItem } from './plan.js';
 
@@ -39,14 +40,42 @@ export function isWaitable(it: PlanItem): boolean {
   return WORKLOADS.has(`${it.ref.group}/${it.ref.kind}`);
 }
 
+/**
+ * The current state of the pending workloads: one (paginated) list per type and namespace, so
+ * that a poll of 1,500 Deployments is a few requests, not 1,500; a GET each where listing is
+ * forbidden.
+ */
+async function currentState(client: KubeClient, pending: PlanItem[], signal?: AbortSignal): Promise<Map<PlanItem, KubeObject | undefined>> {
+  const groups = new Map<string, PlanItem[]>();
+  for (const it of pending) {
+    const k = `${it.location.group}/${it.location.version}/${it.location.resource}/${it.ref.namespace ?? ''}`;
+    const group = groups.get(k);
+    if (group) group.push(it);
+    else groups.set(k, [it]);
+  }
+  const out = new Map<PlanItem, KubeObject | undefined>();
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    let listed: Map<string, KubeObject> | undefined;
+    try {
+      listed = new Map((await client.listAll(first.location, first.ref.namespace, { signal })).map((o) => [o.metadata.name ?? '', o]));
+    } catch (err) {
+      if (!isK8sError(err, 'EFORBIDDEN')) throw err;
+    }
+    for (const it of group) out.set(it, listed ? listed.get(it.ref.name) : await client.getOptional(it.location, it.ref.namespace, it.ref.name, signal));
+  }
+  return out;
+}
+
 export async function waitReady(client: KubeClient, items: PlanItem[], options: { timeoutMs: number; signal?: AbortSignal; intervalMs?: number }): Promise<Readiness[]> {
   const pending = new Map(items.filter(isWaitable).map((it) => [`${it.ref.kind}/${it.ref.name}`, it]));
   const results: Readiness[] = [];
   const last = new Map<string, string>();
   const deadline = Date.now() + options.timeoutMs;
   while (pending.size) {
+    const state = await currentState(client, [...pending.values()], options.signal);
     for (const [k, it] of [...pending]) {
-      const o = await client.getOptional(it.location, it.ref.namespace, it.ref.name, options.signal);
+      const o = state.get(it);
       const reason = o ? notReadyReason(o) : 'not found';
       if (!reason) {
         results.push({ kind: it.ref.kind, name: it.ref.name, ready: true });
