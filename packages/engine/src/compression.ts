@@ -3,7 +3,8 @@
  * Every compressed payload starts with one codec byte so a reader never guesses:
  * 0 = stored raw, 1 = zstd.
  */
-import { Compressor, Decompressor } from 'zstd-napi';
+import { Decompressor } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import { IntegrityError } from './errors.js';
 
 export const CODEC_RAW = 0;
@@ -15,18 +16,32 @@ const MIN_SAVING = 1 / 32;
 const PROBE_BYTES = 4096;
 
 export interface Codec {
-  /** Chooses raw or zstd for `data`; the body is `data` itself when raw (no copy). */
+  /**
+   * Chooses raw or zstd for `data`; the body is `data` itself when raw (no copy). A compressed
+   * body lives in a buffer of the codec's that the next `encode` overwrites: use it (seal it)
+   * before encoding anything else.
+   */
   encode(data: Uint8Array): { codec: number; body: Uint8Array };
   /** Returns `codec byte ‖ payload`; raw when compressing would not pay. */
   pack(data: Uint8Array): Buffer;
   unpack(data: Uint8Array, what: string): Buffer;
 }
 
+function compressionContext(level: number) {
+  const cctx = new zstd.CCtx();
+  cctx.setParameter(zstd.CParameter.compressionLevel, level);
+  let scratch = Buffer.alloc(0);
+  /** Compresses into the context's scratch buffer (grown as needed); returns a view of it. */
+  return (data: Uint8Array): Buffer => {
+    const bound = zstd.compressBound(data.length);
+    if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, 64 << 10));
+    return scratch.subarray(0, cctx.compress2(scratch, data));
+  };
+}
+
 export function createZstdCodec(level = 3): Codec {
-  const compressor = new Compressor();
-  compressor.setParameters({ compressionLevel: level });
-  const probe = new Compressor();
-  probe.setParameters({ compressionLevel: 1 });
+  const compress = compressionContext(level);
+  const probe = compressionContext(1);
   const decompressor = new Decompressor();
 
   const encode = (data: Uint8Array): { codec: number; body: Uint8Array } => {
@@ -36,9 +51,9 @@ export function createZstdCodec(level = 3): Codec {
     // probe on a sample avoids spending a full compression pass on it.
     if (data.length > PROBE_BYTES * 4) {
       const sample = data.subarray(0, PROBE_BYTES);
-      if (probe.compress(sample).length > PROBE_BYTES * (1 - MIN_SAVING)) return raw;
+      if (probe(sample).length > PROBE_BYTES * (1 - MIN_SAVING)) return raw;
     }
-    const z = compressor.compress(data);
+    const z = compress(data);
     return z.length > data.length * (1 - MIN_SAVING) ? raw : { codec: CODEC_ZSTD, body: z };
   };
 

@@ -12,8 +12,14 @@ export interface RepoContext {
   readonly codec: Codec;
 }
 
+/** What sealing needs: the encryption key and the codec (a worker thread has no storage). */
+export interface SealContext {
+  readonly keys: Pick<RepoKeys, 'encryption'>;
+  readonly codec: Codec;
+}
+
 /** JSON → compressed → sealed bytes. */
-export function sealJson(ctx: RepoContext, value: unknown): Buffer {
+export function sealJson(ctx: SealContext, value: unknown): Buffer {
   return seal(ctx.keys.encryption, ctx.codec.pack(Buffer.from(JSON.stringify(value))));
 }
 

@@ -10,6 +10,7 @@ import {
   createHmac,
   hkdfSync,
   randomBytes,
+  randomFillSync,
   scrypt,
   timingSafeEqual,
 } from 'node:crypto';
@@ -60,22 +61,51 @@ export function seal(key: Buffer, plain: Uint8Array, aad?: Buffer): Buffer {
   return Buffer.concat([head, body, tail, cipher.getAuthTag()]);
 }
 
-/**
- * Seals `prefix ‖ body` (a codec byte and a payload) into one standalone buffer, without
- * concatenating the plaintext first. The result owns its memory (it can be transferred).
- */
-export function sealPayload(key: Buffer, prefix: number, body: Uint8Array): Uint8Array {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const out = new Uint8Array(1 + NONCE_BYTES + 1 + body.length + TAG_BYTES);
-  out[0] = SEAL_VERSION;
-  out.set(nonce, 1);
-  let pos = 1 + NONCE_BYTES;
-  for (const part of [cipher.update(Uint8Array.of(prefix)), cipher.update(body), cipher.final()]) {
-    out.set(part, pos);
-    pos += part.length;
+/** Random nonces for blobs, drawn from a pool refilled by the CSPRNG (one call per 340 nonces). */
+const noncePool = Buffer.allocUnsafeSlow(NONCE_BYTES * 340);
+let noncePos = noncePool.length;
+
+function blobNonce(): Buffer {
+  if (noncePos + NONCE_BYTES > noncePool.length) {
+    randomFillSync(noncePool);
+    noncePos = 0;
   }
-  out.set(cipher.getAuthTag(), pos);
+  noncePos += NONCE_BYTES;
+  return noncePool.subarray(noncePos - NONCE_BYTES, noncePos);
+}
+
+/** Bytes `sealPayloadInto` writes for a body of `bodyLength` bytes. */
+export function sealedPayloadLength(bodyLength: number): number {
+  return SEAL_OVERHEAD + 1 + bodyLength;
+}
+
+/**
+ * Seals `prefix ‖ body` (a codec byte and a payload) into `out` at `pos`, without concatenating
+ * the plaintext first. `out` needs `sealedPayloadLength(body.length)` bytes from `pos`.
+ */
+export function sealPayloadInto(
+  key: Buffer,
+  prefix: number,
+  body: Uint8Array,
+  out: Buffer,
+  pos: number,
+): number {
+  const nonce = blobNonce();
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  out[pos] = SEAL_VERSION;
+  nonce.copy(out, pos + 1);
+  let at = pos + 1 + NONCE_BYTES;
+  at += cipher.update(Uint8Array.of(prefix)).copy(out, at);
+  at += cipher.update(body).copy(out, at);
+  at += cipher.final().copy(out, at);
+  at += cipher.getAuthTag().copy(out, at);
+  return at - pos;
+}
+
+/** Seals `prefix ‖ body` into a standalone buffer that owns its memory (it can be transferred). */
+export function sealPayload(key: Buffer, prefix: number, body: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(sealedPayloadLength(body.length));
+  sealPayloadInto(key, prefix, body, out, 0);
   return out;
 }
 

@@ -7,12 +7,19 @@
  * sealed JSON array of `[id, type, offset, length, plainLength]` that lets `check` and index
  * repair find every blob without the index.
  */
-import type { RepoContext } from './context.js';
+import type { RepoContext, SealContext } from './context.js';
 import { openJson, sealJson } from './context.js';
+import { sealedPayloadLength, sealPayloadInto } from './crypto.js';
 import { IntegrityError } from './errors.js';
 import type { BlobType } from './types.js';
 
-export type PackHeaderRow = [id: string, type: 0 | 1, offset: number, length: number, plain: number];
+export type PackHeaderRow = [
+  id: string,
+  type: 0 | 1,
+  offset: number,
+  length: number,
+  plain: number,
+];
 
 export interface PackedBlob {
   id: string;
@@ -41,9 +48,16 @@ export class PackWriter {
   private buf: Buffer;
   private rows: PackHeaderRow[] = [];
   private size = 0;
+  /** Buffers of finished packs given back (`recycle`), used before allocating new ones. */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(private readonly initialCapacity = 1 << 20) {
     this.buf = Buffer.allocUnsafe(0);
+  }
+
+  /** Takes back the buffer of a pack this writer finished, once nobody uses it any more. */
+  recycle(buffer: ArrayBuffer): void {
+    if (this.spare.length < 2 && buffer.byteLength >= this.initialCapacity) this.spare.push(buffer);
   }
 
   get bytes(): number {
@@ -54,6 +68,7 @@ export class PackWriter {
     return this.rows.length;
   }
 
+  /** Adds a blob sealed elsewhere (copied in). */
   add(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
     this.reserve(sealed.length);
     this.buf.set(sealed, this.size);
@@ -61,33 +76,60 @@ export class PackWriter {
     this.size += sealed.length;
   }
 
+  /** Seals `codec ‖ body` straight into the pack (no intermediate sealed buffer). */
+  addPayload(
+    id: string,
+    type: BlobType,
+    key: Buffer,
+    codec: number,
+    body: Uint8Array,
+    plainLength: number,
+  ): void {
+    this.reserve(sealedPayloadLength(body.length));
+    const length = sealPayloadInto(key, codec, body, this.buf, this.size);
+    this.rows.push([id, typeCode(type), this.size, length, plainLength]);
+    this.size += length;
+  }
+
   /** Returns the pack's bytes and its blobs, and resets the writer. */
-  finish(ctx: RepoContext): { data: Buffer; blobs: PackedBlob[] } {
+  finish(ctx: SealContext): { data: Buffer; blobs: PackedBlob[] } {
+    const { data, rows } = this.finishRows(ctx);
+    return { data, blobs: rows.map(packedBlob) };
+  }
+
+  /**
+   * Like `finish`, with the header rows instead of blob objects. `data` is a view of a buffer of
+   * its own (starting at offset 0), so it can be transferred to another thread.
+   */
+  finishRows(ctx: SealContext): { data: Buffer; rows: PackHeaderRow[] } {
     const header = sealJson(ctx, this.rows);
     this.reserve(header.length + 4);
     header.copy(this.buf, this.size);
     this.buf.writeUInt32LE(header.length, this.size + header.length);
     const data = this.buf.subarray(0, this.size + header.length + 4);
-    const blobs = this.rows.map(([id, t, offset, length, plainLength]) => ({
-      id,
-      type: typeName(t),
-      offset,
-      length,
-      plainLength,
-    }));
+    const rows = this.rows;
     this.buf = Buffer.allocUnsafe(0);
     this.rows = [];
     this.size = 0;
-    return { data, blobs };
+    return { data, rows };
   }
 
   private reserve(extra: number): void {
     const need = this.size + extra;
     if (need <= this.buf.length) return;
+    const spare = this.size === 0 ? this.spare.pop() : undefined;
+    if (spare && spare.byteLength >= need) {
+      this.buf = Buffer.from(spare);
+      return;
+    }
     const grown = Buffer.allocUnsafeSlow(Math.max(need, this.initialCapacity, this.buf.length * 2));
     this.buf.copy(grown, 0, 0, this.size);
     this.buf = grown;
   }
+}
+
+export function packedBlob([id, t, offset, length, plainLength]: PackHeaderRow): PackedBlob {
+  return { id, type: typeName(t), offset, length, plainLength };
 }
 
 /** Reads a pack's header: from the whole pack bytes, or from storage with two range reads. */

@@ -1,17 +1,19 @@
 /**
- * Saves blobs into the repository: chunk work is spread over worker threads, new blobs are
- * bundled into packs and uploaded concurrently, index files are written as packs land.
- * Memory is bounded by `maxInFlightBytes` (data handed to workers and not yet packed) plus
- * `uploadConcurrency` packs, whatever the size of the data.
+ * Saves blobs into the repository: chunk work is spread over worker threads, which read, cut,
+ * hash and — once this thread, which owns the index, has said which chunks are new — compress,
+ * seal and pack them; whole packs come back here and are uploaded concurrently, index files are
+ * written as packs land. Memory is bounded by `maxInFlightBytes` (stream data handed to workers
+ * and not yet given a verdict), the workers' fixed read arenas, and a few packs (verdicts are
+ * held back while a finished pack waits for an upload slot), whatever the size of the data.
  */
 import type { Repository } from '../repository.js';
-import { contentId, randomId, sealPayload } from '../crypto.js';
+import { contentId, randomId } from '../crypto.js';
 import { EngineError } from '../errors.js';
-import { packKey, PackWriter, type PackedBlob } from '../pack.js';
+import { packedBlob, packKey, PackWriter, type PackedBlob } from '../pack.js';
 import { indexFileFrom, writeIndexFile } from '../repo-index.js';
 import type { BlobType } from '../types.js';
 import { defaultWorkers, startEndpoints, type Endpoint } from './endpoints.js';
-import { workerInit, type FromWorker } from './protocol.js';
+import { workerInit, type ChunkResult, type FromWorker } from './protocol.js';
 
 export interface SaverOptions {
   /** Worker threads; 0 runs chunk work inline. Default: one per CPU (at most 4). */
@@ -40,6 +42,8 @@ export interface SavedContent {
 
 interface Job {
   endpoint: Lane;
+  /** The caller gave up on the job (its stream failed): its chunks are dropped as they come. */
+  canceled?: boolean;
   /** File jobs: bytes are counted in flight when the worker reports them, not when sent. */
   countOnReceive: boolean;
   /** Bytes this job still adds to its lane's load. */
@@ -77,14 +81,18 @@ export class BlobSaver {
   private readonly uploads = new Set<Promise<void>>();
   private readonly indexWrites = new Set<Promise<void>>();
   private unindexed: Array<{ id: string; blobs: PackedBlob[] }> = [];
-  private queued: Array<{ data: Buffer; blobs: PackedBlob[] }> = [];
+  /** Finished packs waiting for an upload slot; `lane`: the worker that made it. */
+  private queued: Array<{ data: Buffer; blobs: PackedBlob[]; lane?: Lane }> = [];
   private queuedBytes = 0;
-  private deferred: Array<{ lane: Lane; store: string[] }> = [];
+  /** Verdicts held back while a finished pack waits for an upload slot. */
+  private deferred: Array<{ lane: Lane; store: string[]; bytes: number }> = [];
+  /** Workers that have not yet answered the `flush` request. */
+  private flushing = 0;
   private lastIndexWrite = Date.now();
   private waiters: Array<() => void> = [];
   private nextJob = 1;
+  /** Plaintext bytes handed to (or read by) workers and not yet given a verdict. */
   private inFlight = 0;
-  private outstandingStores = 0;
   private failure?: Error;
   private readonly maxInFlight: number;
   private readonly uploadConcurrency: number;
@@ -97,13 +105,15 @@ export class BlobSaver {
     this.maxInFlight = options.maxInFlightBytes ?? 32 * MiB;
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
     this.indexEvery = options.indexEveryPacks ?? 4;
-    // Data packs start at their full size (no regrowth); tree packs are usually small.
+    // Data blobs sealed here (copies from another repository) and trees; the workers pack the
+    // data they chunk themselves.
     this.packers = {
       data: new PackWriter(repo.config.packSize + (1 << 20)),
       tree: new PackWriter(),
     };
-    const endpoints = startEndpoints(workerInit(repo), options.workers ?? defaultWorkers(), (msg) =>
-      this.receive(msg),
+    const count = options.workers ?? defaultWorkers();
+    const endpoints = startEndpoints(workerInit(repo), count, (msg, k) =>
+      this.receive(msg, this.lanes[k]!),
     );
     for (const endpoint of endpoints) this.lanes.push({ endpoint, load: 0 });
   }
@@ -137,8 +147,14 @@ export class BlobSaver {
       }
       send(previous ?? new Uint8Array(0), true);
     } catch (err) {
-      this.jobs.get(job)?.reject(err as Error);
-      this.jobs.delete(job);
+      const pending = this.jobs.get(job);
+      if (pending) {
+        pending.reject(err as Error);
+        // The worker still finishes the job (so it lets go of its chunks), and its chunks are
+        // dropped as they come.
+        pending.canceled = true;
+        lane.endpoint.post({ t: 'data', job, data: new Uint8Array(0), final: true });
+      }
       throw err;
     }
     return result;
@@ -210,8 +226,7 @@ export class BlobSaver {
     if (this.repo.index.has(id) || this.claimed.has(id)) return id;
     this.claimed.add(id);
     const { codec, body } = this.repo.codec.encode(data);
-    const sealed = sealPayload(this.repo.keys.encryption, codec, body);
-    this.addToPack(id, type, sealed, data.length);
+    this.addToPack(id, type, codec, body, data.length);
     await this.waitForCapacity();
     return id;
   }
@@ -223,7 +238,12 @@ export class BlobSaver {
 
   /** Waits until every saved blob is in an uploaded pack and indexed. */
   async flush(): Promise<void> {
-    await this.waitFor(() => this.outstandingStores === 0);
+    // Every chunk has its verdict once no job is open and none is held back; the workers then
+    // hand over their last packs.
+    await this.waitFor(() => this.jobs.size === 0 && this.deferred.length === 0);
+    this.flushing = this.lanes.length;
+    for (const lane of this.lanes) lane.endpoint.post({ t: 'flush' });
+    await this.waitFor(() => this.flushing === 0);
     for (const type of ['data', 'tree'] as const) {
       if (this.packers[type].count) this.upload(type);
     }
@@ -253,30 +273,49 @@ export class BlobSaver {
     this.lanes.length = 0;
   }
 
-  private receive(msg: FromWorker): void {
+  private receive(msg: FromWorker, from: Lane): void {
     if (msg.t === 'error')
       return this.fail(new EngineError('EWORKER', `chunk worker failed: ${msg.message}`));
-    if (msg.t === 'sealed') {
-      for (const blob of msg.blobs) {
-        this.outstandingStores--;
-        this.inFlight -= blob.plainLength;
-        this.addToPack(blob.id, 'data', blob.data, blob.plainLength);
+    if (msg.t === 'pack') {
+      const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+      const blobs = msg.rows.map(packedBlob);
+      for (const blob of blobs) {
+        this.stats.blobsAdded++;
+        this.stats.bytesAdded += blob.plainLength;
       }
+      this.queueUpload({ data, blobs, lane: from });
+      return this.wake();
+    }
+    if (msg.t === 'flushed') {
+      this.flushing--;
       return this.wake();
     }
     if (msg.t !== 'chunks') return;
+    for (const result of msg.results) this.receiveChunks(result);
+    this.wake();
+  }
+
+  /** Gives a verdict on a worker's chunks: known ones are dropped, new ones stored. */
+  private receiveChunks(msg: ChunkResult): void {
     const job = this.jobs.get(msg.job);
-    if (!job) return;
-    if (msg.error) {
-      this.jobs.delete(msg.job);
-      job.endpoint.load -= job.loadLeft;
-      job.reject(new EngineError('EREAD', msg.error));
-      return this.wake();
+    if (!job || job.canceled || msg.error) {
+      // Nobody waits for these chunks any more (a failed job): the worker lets go of them.
+      const ids = msg.chunks.map((c) => c.id);
+      if (job?.endpoint && ids.length)
+        job.endpoint.endpoint.post({ t: 'resolve', store: [], drop: ids });
+      if (job && !job.countOnReceive) for (const c of msg.chunks) this.inFlight -= c.length;
+      if (job && (msg.final || msg.error)) {
+        this.jobs.delete(msg.job);
+        job.endpoint.load -= job.loadLeft;
+        if (msg.error) job.reject(new EngineError('EREAD', msg.error));
+      }
+      return;
     }
     if (job.countOnReceive) for (const c of msg.chunks) this.inFlight += c.length;
     const store: string[] = [];
     const drop: string[] = [];
     let bytes = 0;
+    let storeBytes = 0;
     for (const { id, length } of msg.chunks) {
       job.content.push(id);
       bytes += length;
@@ -286,21 +325,20 @@ export class BlobSaver {
       } else {
         this.claimed.add(id);
         store.push(id);
+        storeBytes += length;
       }
     }
     job.size += bytes;
     const done = msg.final ? job.loadLeft : Math.min(bytes, job.loadLeft);
     job.endpoint.load -= done;
     job.loadLeft -= done;
-    this.outstandingStores += store.length;
     if (drop.length) job.endpoint.endpoint.post({ t: 'resolve', store: [], drop });
-    if (store.length) this.sendStores(job.endpoint, store);
+    if (store.length) this.sendStores(job.endpoint, store, storeBytes);
     if (bytes) job.onBytes?.(bytes);
     if (msg.final) {
       this.jobs.delete(msg.job);
       job.resolve({ content: job.content, size: job.size });
     }
-    this.wake();
   }
 
   /**
@@ -308,15 +346,20 @@ export class BlobSaver {
    * the worker keeps the chunks and stops reading, so slow storage slows the readers instead of
    * filling memory.
    */
-  private sendStores(lane: Lane, store: string[]): void {
-    if (this.deferred.length || !this.hasRoom()) this.deferred.push({ lane, store });
-    else lane.endpoint.post({ t: 'resolve', store, drop: [] });
+  private sendStores(lane: Lane, store: string[], bytes: number): void {
+    if (this.deferred.length || !this.hasRoom()) this.deferred.push({ lane, store, bytes });
+    else this.postStores(lane, store, bytes);
+  }
+
+  private postStores(lane: Lane, store: string[], bytes: number): void {
+    this.inFlight -= bytes;
+    lane.endpoint.post({ t: 'resolve', store, drop: [] });
   }
 
   private flushDeferred(): void {
     while (this.deferred.length && this.hasRoom()) {
-      const { lane, store } = this.deferred.shift()!;
-      lane.endpoint.post({ t: 'resolve', store, drop: [] });
+      const { lane, store, bytes } = this.deferred.shift()!;
+      this.postStores(lane, store, bytes);
     }
   }
 
@@ -324,9 +367,15 @@ export class BlobSaver {
     return this.queued.length === 0 && this.uploads.size < this.uploadConcurrency + 1;
   }
 
-  private addToPack(id: string, type: BlobType, sealed: Uint8Array, plainLength: number): void {
+  private addToPack(
+    id: string,
+    type: BlobType,
+    codec: number,
+    body: Uint8Array,
+    plainLength: number,
+  ): void {
     const packer = this.packers[type];
-    packer.add(id, type, sealed, plainLength);
+    packer.addPayload(id, type, this.repo.keys.encryption, codec, body, plainLength);
     if (type === 'tree') {
       this.stats.treeBlobsAdded++;
       this.stats.treeBytesAdded += plainLength;
@@ -339,7 +388,10 @@ export class BlobSaver {
 
   /** Finishes the current pack of a type and queues it for upload. */
   private upload(type: BlobType): void {
-    const pack = this.packers[type].finish(this.repo);
+    this.queueUpload(this.packers[type].finish(this.repo));
+  }
+
+  private queueUpload(pack: { data: Buffer; blobs: PackedBlob[]; lane?: Lane }): void {
     this.stats.storedBytesAdded += pack.data.length;
     this.queued.push(pack);
     this.queuedBytes += pack.data.length;
@@ -349,17 +401,23 @@ export class BlobSaver {
   /** Starts queued uploads while fewer than `uploadConcurrency` run. */
   private pump(): void {
     while (this.queued.length && this.uploads.size < this.uploadConcurrency && !this.failure) {
-      const { data, blobs } = this.queued.shift()!;
+      const { data, blobs, lane } = this.queued.shift()!;
       this.queuedBytes -= data.length;
-      this.startUpload(data, blobs);
+      this.startUpload(data, blobs, lane);
     }
   }
 
-  private startUpload(data: Buffer, blobs: PackedBlob[]): void {
+  private startUpload(data: Buffer, blobs: PackedBlob[], lane?: Lane): void {
     const id = randomId();
     const done = this.repo.storage
       .put(packKey(id), data)
       .then(() => {
+        // Storage keeps no reference to the bytes once `put` resolves: the worker reuses them.
+        if (lane && this.lanes.includes(lane)) {
+          lane.endpoint.post({ t: 'recycle', buffer: data.buffer as ArrayBuffer }, [
+            data.buffer as ArrayBuffer,
+          ]);
+        }
         this.repo.index.addPack(id, blobs);
         this.unindexed.push({ id, blobs });
         // Often enough that a killed backup leaves most of its uploads findable for the next one.

@@ -14,7 +14,10 @@ interface Lane {
 
 export class DecodePool {
   private readonly lanes: Lane[] = [];
-  private readonly waiting = new Map<number, { lane: Lane; resolve(p: Uint8Array[]): void; reject(e: Error): void }>();
+  private readonly waiting = new Map<
+    number,
+    { lane: Lane; resolve(p: Uint8Array[]): void; reject(e: Error): void }
+  >();
   private next = 1;
 
   constructor(repo: Repository, workers = defaultWorkers()) {
@@ -23,7 +26,10 @@ export class DecodePool {
   }
 
   /** Decodes the blobs at the given offsets of `span`; `span` is handed over (do not reuse it). */
-  decode(span: Buffer, blobs: Array<{ id: string; offset: number; length: number }>): Promise<Uint8Array[]> {
+  decode(
+    span: Buffer,
+    blobs: Array<{ id: string; offset: number; length: number }>,
+  ): Promise<Uint8Array[]> {
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     const req = this.next++;
     const whole = span.byteOffset === 0 && span.byteLength === span.buffer.byteLength;
@@ -41,7 +47,8 @@ export class DecodePool {
 
   private receive(msg: FromWorker): void {
     if (msg.t === 'error') {
-      for (const w of this.waiting.values()) w.reject(new Error(`decode worker failed: ${msg.message}`));
+      for (const w of this.waiting.values())
+        w.reject(new Error(`decode worker failed: ${msg.message}`));
       this.waiting.clear();
       return;
     }

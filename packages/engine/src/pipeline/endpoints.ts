@@ -7,29 +7,52 @@ import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { WorkerCore } from './worker-core.js';
 
 export interface Endpoint {
+  /** Queues a message; the queue goes out as one batch on the next turn of the event loop. */
   post(msg: ToWorker, transfer?: ArrayBuffer[]): void;
   close(): Promise<void>;
 }
 
-export type Receive = (msg: FromWorker) => void;
+/** Handles a message from the endpoint with the given index (in `startEndpoints` order). */
+export type Receive = (msg: FromWorker, endpoint: number) => void;
 
-export function inlineEndpoint(init: WorkerInit, receive: Receive): Endpoint {
+/** Collects posted messages and hands them to `send` as one batch per turn of the event loop. */
+function batching(send: (batch: ToWorker[], transfer: ArrayBuffer[]) => void) {
+  let batch: ToWorker[] = [];
+  let transfers: ArrayBuffer[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const [b, t] = [batch, transfers];
+    batch = [];
+    transfers = [];
+    if (b.length) send(b, t);
+  };
+  return (msg: ToWorker, transfer?: ArrayBuffer[]) => {
+    batch.push(msg);
+    if (transfer?.length) transfers.push(...transfer);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
+export function inlineEndpoint(init: WorkerInit, receive: (msg: FromWorker) => void): Endpoint {
   let closed = false;
   // Replies are delivered asynchronously, like a thread's, so callers never depend on re-entrancy.
   const core = new WorkerCore(init, (out) => queueMicrotask(() => closed || receive(out.msg)));
   return {
-    post(msg) {
-      queueMicrotask(() => {
-        if (closed) return;
-        try {
-          core.handle(msg);
-        } catch (err) {
-          receive({ t: 'error', message: err instanceof Error ? err.message : String(err) });
-        }
-      });
-    },
+    post: batching((batch) => {
+      if (closed) return;
+      try {
+        core.handle(batch);
+      } catch (err) {
+        receive({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+      }
+    }),
     async close() {
       closed = true;
+      core.close();
     },
   };
 }
@@ -45,14 +68,16 @@ export function workerScript(): URL | undefined {
   return existsSync(fileURLToPath(built)) ? built : undefined;
 }
 
-export function threadEndpoint(script: URL, init: WorkerInit, receive: Receive): Endpoint {
+export function threadEndpoint(
+  script: URL,
+  init: WorkerInit,
+  receive: (msg: FromWorker) => void,
+): Endpoint {
   const worker = new Worker(script, { workerData: init });
   worker.on('message', receive);
   worker.on('error', (err) => receive({ t: 'error', message: err.message }));
   return {
-    post(msg, transfer) {
-      worker.postMessage(msg, transfer ?? []);
-    },
+    post: batching((batch, transfer) => worker.postMessage(batch, transfer)),
     async close() {
       await worker.terminate();
     },
@@ -62,8 +87,10 @@ export function threadEndpoint(script: URL, init: WorkerInit, receive: Receive):
 /** `count` worker-thread endpoints, or one inline endpoint when `count` is 0 or no build exists. */
 export function startEndpoints(init: WorkerInit, count: number, receive: Receive): Endpoint[] {
   const script = count > 0 ? workerScript() : undefined;
-  if (!script) return [inlineEndpoint(init, receive)];
-  return Array.from({ length: count }, () => threadEndpoint(script, init, receive));
+  if (!script) return [inlineEndpoint(init, (msg) => receive(msg, 0))];
+  return Array.from({ length: count }, (_, k) =>
+    threadEndpoint(script, init, (msg) => receive(msg, k)),
+  );
 }
 
 /** Default worker count: one per CPU, at most 4. */

@@ -1,40 +1,70 @@
 /** The work a chunk worker does, independent of how messages reach it (thread or inline). */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { createArenaCutFinder, gearTable, type ArenaCutFinder } from '../chunker.js';
 import { createZstdCodec, type Codec } from '../compression.js';
-import { contentId, open, sealPayload } from '../crypto.js';
+import { contentId, open } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
-import { createArenaCutFinder, gearTable, StreamChunker, type CutFinder } from '../chunker.js';
+import { PackWriter } from '../pack.js';
 import type {
   ChunkRef,
+  ChunkResult,
   FromWorker,
   Outgoing,
-  SealedBlob,
   ToWorker,
   WorkerInit,
 } from './protocol.js';
 
 /** Bytes read from a file per step; between steps the worker answers the main thread. */
 const SEGMENT = 4 << 20;
-/** Reading pauses while this many bytes of chunks wait for the main thread's verdict. */
-const PENDING_LIMIT = 8 << 20;
+/**
+ * The arena (the chunk finder's memory) is cut into this many slots of a segment plus a maximal
+ * chunk each. Chunks stay where they were read until the main thread's verdict; a slot is reused
+ * once none of its chunks is held, and reading waits for a free slot: that is the backpressure
+ * that keeps memory bounded when storage is slower than reading.
+ */
+const SLOTS = 4;
+/** Chunk results are handed over at least every this many results. */
+const MAX_RESULTS = 64;
 
 type Send = (out: Outgoing<FromWorker>) => void;
+type FileWork = Extract<ToWorker, { t: 'file' }>;
+type DataWork = Extract<ToWorker, { t: 'data' }>;
+
+interface Slot {
+  /** Arena offset of the slot. */
+  start: number;
+  /** Bytes of the slot in use (from `start`) while it is the slot being filled. */
+  used: number;
+  /** Held chunks lying in the slot. */
+  refs: number;
+}
+
+interface Held {
+  data: Uint8Array;
+  refs: number;
+  slot: Slot;
+}
 
 export class WorkerCore {
   private readonly idKey: Buffer;
   private readonly encKey: Buffer;
   private readonly codec: Codec;
-  private readonly finder: CutFinder;
-  private readonly jobs = new Map<number, StreamChunker>();
+  private readonly finder: ArenaCutFinder;
+  private readonly arena: Buffer;
+  private readonly slotSize: number;
+  private readonly slots: Slot[];
+  private fill: Slot;
+  private slotWaiters: Array<() => void> = [];
   /** Chunks waiting for the main thread's verdict, with a count per id. */
-  private readonly pending = new Map<string, { data: Uint8Array; refs: number }>();
-  private readonly files: Array<Extract<ToWorker, { t: 'file' }>> = [];
-  private reading = false;
-  /** Bytes of chunks held for a verdict; reading pauses above PENDING_LIMIT. */
-  private pendingBytes = 0;
-  private drainWaiters: Array<() => void> = [];
-  /** One read buffer per worker, reused: chunks are copied out of it when held. */
-  private readonly readBuffer: Buffer;
+  private readonly pending = new Map<string, Held>();
+  /** The unfinished last chunk of each open stream job, carried to its next piece. */
+  private readonly tails = new Map<number, Buffer>();
+  private readonly queue: Array<FileWork | DataWork> = [];
+  private running = false;
+  private closed = false;
+  private results: ChunkResult[] = [];
+  private readonly packer: PackWriter;
+  private readonly packSize: number;
 
   constructor(
     init: WorkerInit,
@@ -43,23 +73,38 @@ export class WorkerCore {
     this.idKey = Buffer.from(init.idKey);
     this.encKey = Buffer.from(init.encryptionKey);
     this.codec = createZstdCodec(init.compressionLevel);
-    // The read buffer is the finder's arena: in WebAssembly memory, scanned in place.
-    const finder = createArenaCutFinder(
+    // A slot holds a segment, the unfinished chunk carried before it and one byte to see EOF.
+    this.slotSize = SEGMENT + init.chunker.maxSize + 1;
+    this.finder = createArenaCutFinder(
       init.chunker,
       gearTable(Buffer.from(init.gearSeed)),
-      SEGMENT + init.chunker.maxSize + 1,
+      this.slotSize * SLOTS,
     );
-    this.finder = finder;
-    this.readBuffer = finder.arena;
+    this.arena = this.finder.arena;
+    this.slots = Array.from({ length: SLOTS }, (_, k) => ({
+      start: k * this.slotSize,
+      used: 0,
+      refs: 0,
+    }));
+    this.fill = this.slots[0]!;
+    this.packSize = init.packSize;
+    this.packer = new PackWriter(init.packSize + init.chunker.maxSize + (1 << 20));
   }
 
-  handle(msg: ToWorker): void {
-    if (msg.t === 'data') this.send(this.data(msg.job, msg.data, msg.final));
-    else if (msg.t === 'file') {
-      this.files.push(msg);
-      if (!this.reading) void this.readFiles();
-    } else if (msg.t === 'decode') this.decode(msg);
-    else this.resolve(msg.store, msg.drop);
+  handle(batch: ToWorker[]): void {
+    for (const msg of batch) {
+      if (msg.t === 'file' || msg.t === 'data') {
+        this.queue.push(msg);
+        if (!this.running) void this.run();
+      } else if (msg.t === 'resolve') this.resolve(msg.store, msg.drop);
+      else if (msg.t === 'flush') this.flush();
+      else if (msg.t === 'recycle') this.packer.recycle(msg.buffer);
+      else if (msg.t === 'decode') this.decode(msg);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
   }
 
   private decode(msg: Extract<ToWorker, { t: 'decode' }>): void {
@@ -89,63 +134,134 @@ export class WorkerCore {
     }
   }
 
-  private data(job: number, data: Uint8Array, final: boolean): Outgoing<FromWorker> {
-    let chunker = this.jobs.get(job);
-    if (!chunker) {
-      chunker = new StreamChunker(this.finder);
-      this.jobs.set(job, chunker);
-    }
-    const pieces = data.length ? chunker.push(data) : [];
-    if (final) {
-      pieces.push(...chunker.finish());
-      this.jobs.delete(job);
-    }
-    return { msg: { t: 'chunks', job, chunks: this.hold(pieces), final }, transfer: [] };
-  }
-
-  /**
-   * Hashes chunks and keeps them until the verdict arrives: as views of the message's buffer, or
-   * copied out when the bytes live in the reusable read buffer.
-   */
-  private hold(pieces: Uint8Array[], copy = false): ChunkRef[] {
-    return pieces.map((piece) => {
-      const id = contentId(this.idKey, piece);
-      const held = this.pending.get(id);
-      if (held) held.refs++;
-      else {
-        this.pending.set(id, {
-          data: copy ? Uint8Array.prototype.slice.call(piece) : piece,
-          refs: 1,
-        });
-        this.pendingBytes += piece.length;
-      }
-      return { id, length: piece.length };
-    });
-  }
-
-  /** Reads queued file regions one after another. */
-  private async readFiles(): Promise<void> {
-    this.reading = true;
+  /** Works through queued file regions and stream pieces, one after another. */
+  private async run(): Promise<void> {
+    this.running = true;
     try {
-      while (this.files.length) await this.readRegion(this.files.shift()!);
+      while (this.queue.length && !this.closed) {
+        const work = this.queue.shift()!;
+        if (work.t === 'file') await this.readRegion(work);
+        else await this.feed(work);
+        if (!this.queue.length || this.results.length >= MAX_RESULTS) await this.yieldTurn();
+      }
+    } catch (err) {
+      this.send({ msg: { t: 'error', message: (err as Error).message }, transfer: [] });
     } finally {
-      this.reading = false;
+      this.running = false;
+      this.flushResults();
+    }
+  }
+
+  /** Hands over the chunk results gathered so far. */
+  private flushResults(): void {
+    if (!this.results.length) return;
+    const results = this.results;
+    this.results = [];
+    this.send({ msg: { t: 'chunks', results }, transfer: [] });
+  }
+
+  /** Hands over the results and lets the main thread's messages (verdicts) in. */
+  private async yieldTurn(): Promise<void> {
+    this.flushResults();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Reserves `n` contiguous arena bytes (n ≤ slotSize) in the slot being filled, or in a free
+   * slot; waits for the verdicts that free one if there is none.
+   */
+  private async reserve(n: number): Promise<{ slot: Slot; at: number }> {
+    for (;;) {
+      const fill = this.fill;
+      if (fill.refs === 0) fill.used = 0;
+      if (fill.used + n <= this.slotSize) {
+        const at = fill.start + fill.used;
+        fill.used += n;
+        return { slot: fill, at };
+      }
+      const free = this.slots.find((s) => s !== fill && s.refs === 0);
+      if (free) {
+        free.used = 0;
+        this.fill = free;
+        continue;
+      }
+      this.flushResults();
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
   }
 
   /**
-   * Reads and chunks one region of a file. The unfinished tail of each segment is carried into
-   * the next segment's buffer (no concatenation of whole segments). Before each read, waits
-   * while too much data awaits the main thread's verdict: that is the backpressure that keeps
-   * memory bounded when storage is slower than reading.
+   * Cuts `[at, at + length)` of the arena into chunks, holds them and queues their result.
+   * With `final`, the rest after the last cut is the job's last chunk. Returns the bytes cut.
    */
-  private async readRegion(req: Extract<ToWorker, { t: 'file' }>): Promise<void> {
+  private cut(job: number, slot: Slot, at: number, length: number, final: boolean): number {
+    const arena = this.arena;
+    const end = at + length;
+    const chunks: ChunkRef[] = [];
+    let pos = at;
+    for (;;) {
+      const len = this.finder.next(arena, pos, end);
+      if (len < 0) break;
+      chunks.push(this.hold(arena.subarray(pos, pos + len), slot));
+      pos += len;
+    }
+    if (final && pos < end) {
+      chunks.push(this.hold(arena.subarray(pos, end), slot));
+      pos = end;
+    }
+    this.results.push({ job, chunks, final });
+    return pos - at;
+  }
+
+  /** Hashes a chunk and keeps it (where it lies in the arena) until the verdict arrives. */
+  private hold(piece: Buffer, slot: Slot): ChunkRef {
+    const id = contentId(this.idKey, piece);
+    const held = this.pending.get(id);
+    if (held) held.refs++;
+    else {
+      this.pending.set(id, { data: piece, refs: 1, slot });
+      slot.refs++;
+    }
+    return { id, length: piece.length };
+  }
+
+  /**
+   * Chunks one piece of a stream job: the carried unfinished chunk and the piece are copied into
+   * the arena (in parts of at most a segment), cut there, and the new unfinished rest is kept.
+   */
+  private async feed(work: DataWork): Promise<void> {
+    const { job, data, final } = work;
+    let tail = this.tails.get(job);
+    this.tails.delete(job);
+    let pos = 0;
+    do {
+      const carried = tail?.length ?? 0;
+      const take = Math.min(data.length - pos, SEGMENT);
+      const { slot, at } = await this.reserve(carried + take);
+      if (tail) this.arena.set(tail, at);
+      this.arena.set(data.subarray(pos, pos + take), at + carried);
+      pos += take;
+      const last = final && pos === data.length;
+      const done = this.cut(job, slot, at, carried + take, last);
+      // Not held: reusable slot space.
+      slot.used -= carried + take - done;
+      tail =
+        done < carried + take
+          ? Buffer.from(this.arena.subarray(at + done, at + carried + take))
+          : undefined;
+    } while (pos < data.length);
+    if (tail) this.tails.set(job, tail);
+  }
+
+  /**
+   * Reads and chunks one region of a file, a segment at a time, straight into the arena. The
+   * unfinished chunk at the end of each segment moves in front of the next one.
+   */
+  private async readRegion(req: FileWork): Promise<void> {
     const { job } = req;
-    const fail = (err: unknown) =>
-      this.send({
-        msg: { t: 'chunks', job, chunks: [], final: true, error: (err as Error).message },
-        transfer: [],
-      });
+    const fail = (err: unknown): void => {
+      this.results.push({ job, chunks: [], final: true, error: (err as Error).message });
+    };
     let fd: number;
     try {
       fd = openSync(req.path, 'r');
@@ -154,40 +270,29 @@ export class WorkerCore {
     }
     let position = req.offset;
     let remaining = req.length;
+    let carriedAt = 0;
     let carried = 0;
-    const buf = this.readBuffer;
     try {
       for (;;) {
-        while (this.pendingBytes > PENDING_LIMIT)
-          await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
         // Sized to what is left, so a small file takes one read; a short read of a regular file
         // means end of file.
         const want = req.toEof
           ? Math.min(SEGMENT, Math.max(remaining, 0) + 1)
           : Math.min(SEGMENT, remaining);
-        const n = want > 0 ? readSync(fd, buf, carried, want, position) : 0;
+        const { slot, at } = await this.reserve(carried + want);
+        if (carried) this.arena.copyWithin(at, carriedAt, carriedAt + carried);
+        const n = want > 0 ? readSync(fd, this.arena, at + carried, want, position) : 0;
         position += n;
         remaining -= n;
         const end = req.toEof ? n < want : remaining <= 0 || n === 0;
         const length = carried + n;
-        const pieces: Uint8Array[] = [];
-        let pos = 0;
-        for (;;) {
-          const len = this.finder.next(buf, pos, length);
-          if (len < 0) break;
-          pieces.push(buf.subarray(pos, pos + len));
-          pos += len;
-        }
-        if (end && pos < length) pieces.push(buf.subarray(pos, length));
-        this.send({
-          msg: { t: 'chunks', job, chunks: this.hold(pieces, true), final: end },
-          transfer: [],
-        });
+        const done = this.cut(job, slot, at, length, end);
+        // The unfinished rest stays where it is until it moves in front of the next segment.
+        slot.used -= carried + want - length;
         if (end) return;
-        // The unfinished tail (< maxSize) moves to the front for the next read.
-        buf.copyWithin(0, pos, length);
-        carried = length - pos;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        carriedAt = at + done;
+        carried = length - done;
+        await this.yieldTurn();
       }
     } catch (err) {
       fail(err);
@@ -196,32 +301,39 @@ export class WorkerCore {
     }
   }
 
+  /** The main thread's verdict: known chunks are dropped, new ones sealed into the pack. */
   private resolve(store: string[], drop: string[]): void {
     for (const id of drop) this.release(id);
-    if (!store.length) return;
-    const blobs: SealedBlob[] = [];
-    const transfer: ArrayBuffer[] = [];
     for (const id of store) {
       const held = this.pending.get(id);
       if (!held) continue;
       const { codec, body } = this.codec.encode(held.data);
-      const sealed = sealPayload(this.encKey, codec, body);
-      blobs.push({ id, plainLength: held.data.length, data: sealed });
-      transfer.push(sealed.buffer as ArrayBuffer);
+      this.packer.addPayload(id, 'data', this.encKey, codec, body, held.data.length);
       this.release(id);
+      if (this.packer.bytes >= this.packSize) this.handOverPack();
     }
-    this.send({ msg: { t: 'sealed', blobs }, transfer });
+  }
+
+  private flush(): void {
+    if (this.packer.count) this.handOverPack();
+    this.send({ msg: { t: 'flushed' }, transfer: [] });
+  }
+
+  private handOverPack(): void {
+    const { data, rows } = this.packer.finishRows({
+      keys: { encryption: this.encKey },
+      codec: this.codec,
+    });
+    this.send({ msg: { t: 'pack', data, rows }, transfer: [data.buffer as ArrayBuffer] });
   }
 
   private release(id: string): void {
     const held = this.pending.get(id);
-    if (held && --held.refs <= 0) {
-      this.pending.delete(id);
-      this.pendingBytes -= held.data.length;
-    }
-    if (this.pendingBytes <= PENDING_LIMIT && this.drainWaiters.length) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
+    if (!held || --held.refs > 0) return;
+    this.pending.delete(id);
+    if (--held.slot.refs === 0 && this.slotWaiters.length) {
+      const waiters = this.slotWaiters;
+      this.slotWaiters = [];
       for (const w of waiters) w();
     }
   }

@@ -4,10 +4,12 @@ import type { ToWorker, WorkerInit } from './protocol.js';
 import { WorkerCore } from './worker-core.js';
 
 const port = parentPort!;
-const core = new WorkerCore(workerData as WorkerInit, (out) => port.postMessage(out.msg, out.transfer));
-port.on('message', (msg: ToWorker) => {
+const core = new WorkerCore(workerData as WorkerInit, (out) =>
+  port.postMessage(out.msg, out.transfer),
+);
+port.on('message', (batch: ToWorker[]) => {
   try {
-    core.handle(msg);
+    core.handle(batch);
   } catch (err) {
     port.postMessage({ t: 'error', message: err instanceof Error ? err.message : String(err) });
   }
