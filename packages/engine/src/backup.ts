@@ -8,6 +8,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EngineError, UsageError } from './errors.js';
+import { saveItemList } from './item-list.js';
 import { withRepoLock } from './op-lock.js';
 import type { BlobSaver, SaverOptions } from './pipeline/blob-saver.js';
 import { Progress } from './progress.js';
@@ -50,14 +51,22 @@ export interface BackupOptions {
   fileConcurrency?: number;
 }
 
-export async function backup(repo: Repository, source: BackupSource, options: BackupOptions = {}): Promise<Snapshot> {
+export async function backup(
+  repo: Repository,
+  source: BackupSource,
+  options: BackupOptions = {},
+): Promise<Snapshot> {
   if (!source.directory && !source.documents && !source.streams?.length) {
     throw new UsageError('nothing to back up: give a directory, documents or streams');
   }
   return withRepoLock(repo, 'shared', () => runBackup(repo, source, options));
 }
 
-async function runBackup(repo: Repository, source: BackupSource, options: BackupOptions): Promise<Snapshot> {
+async function runBackup(
+  repo: Repository,
+  source: BackupSource,
+  options: BackupOptions,
+): Promise<Snapshot> {
   const started = Date.now();
   const paths = source.directory ? [resolve(source.directory)] : [];
   const parent = await findParent(repo, paths, options.parent);
@@ -65,13 +74,17 @@ async function runBackup(repo: Repository, source: BackupSource, options: Backup
   const progress = new Progress('backup', options.onProgress);
   const run = new BackupRun(repo, saver, progress, options);
   try {
-    const tree = source.directory ? await run.saveDirectoryRoot(paths[0]!, parent?.tree) : undefined;
+    const tree = source.directory
+      ? await run.saveDirectoryRoot(paths[0]!, parent?.tree)
+      : undefined;
     const items = [
       ...(await run.saveDocuments(source.documents)),
       ...(await Promise.all((source.streams ?? []).map((s) => run.saveNamedStream(s)))),
     ];
     assertUniqueNames(items);
-    const itemsId = items.length ? await saver.saveTree(Buffer.from(JSON.stringify({ items }))) : undefined;
+    const itemsId = items.length
+      ? await saveItemList(items, repo.keys.id, (b) => saver.saveTree(b))
+      : undefined;
     run.checkAborted();
     await saver.flush();
     await saver.close();
@@ -117,7 +130,8 @@ async function findParent(repo: Repository, paths: string[], parent: string | fa
 function assertUniqueNames(items: NamedItem[]): void {
   const seen = new Set<string>();
   for (const item of items) {
-    if (seen.has(item.name)) throw new UsageError(`two items are named ${JSON.stringify(item.name)}`);
+    if (seen.has(item.name))
+      throw new UsageError(`two items are named ${JSON.stringify(item.name)}`);
     seen.add(item.name);
   }
 }
@@ -145,7 +159,9 @@ class BackupRun {
 
   async saveDirectoryRoot(dir: string, parentTree?: string): Promise<string> {
     const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${dir}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`);
+      throw new UsageError(
+        `cannot read ${dir}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`,
+      );
     });
     if (!st.isDirectory()) throw new UsageError(`${dir} is not a directory`);
     void this.scan(dir);
@@ -214,7 +230,14 @@ class BackupRun {
       } else if (st.isSymbolicLink()) {
         nodes.push({ ...base, type: 'symlink', size: 0, target: await readlink(path) });
       } else if (st.isFile()) {
-        const node: TreeNode = { ...base, type: 'file', size: st.size, inode: st.ino, ctime: st.ctimeMs, content: [] };
+        const node: TreeNode = {
+          ...base,
+          type: 'file',
+          size: st.size,
+          inode: st.ino,
+          ctime: st.ctimeMs,
+          content: [],
+        };
         nodes.push(node);
         this.files++;
         this.bytesTotal += st.size;
@@ -225,9 +248,7 @@ class BackupRun {
           continue;
         }
         const release = await this.fileSlots.acquire();
-        pending.push(
-          this.saveFile(path, node).finally(release),
-        );
+        pending.push(this.saveFile(path, node).finally(release));
       } else {
         this.warn(`skipped ${path}: not a regular file, directory or symlink`);
       }
@@ -270,7 +291,13 @@ class BackupRun {
       this.checkAborted();
       const data = typeof doc.data === 'string' ? Buffer.from(doc.data) : doc.data;
       const { content, size } = await this.saver.saveBytes(data);
-      items.push({ name: doc.name, kind: 'document', size, content, ...(doc.mediaType ? { mediaType: doc.mediaType } : {}) });
+      items.push({
+        name: doc.name,
+        kind: 'document',
+        size,
+        content,
+        ...(doc.mediaType ? { mediaType: doc.mediaType } : {}),
+      });
       this.blobs += content.length;
       this.bytesTotal += size;
       this.fileDone(size, doc.name);
@@ -291,7 +318,13 @@ class BackupRun {
     this.blobs += content.length;
     this.bytesTotal += size;
     this.progress.filesDone++;
-    return { name: s.name, kind: 'stream', size, content, ...(s.mediaType ? { mediaType: s.mediaType } : {}) };
+    return {
+      name: s.name,
+      kind: 'stream',
+      size,
+      content,
+      ...(s.mediaType ? { mediaType: s.mediaType } : {}),
+    };
   }
 
   private fileDone(size: number, item: string): void {

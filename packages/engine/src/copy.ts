@@ -7,7 +7,7 @@
 import { withRepoLock } from './op-lock.js';
 import { Progress } from './progress.js';
 import type { Repository } from './repository.js';
-import { loadItems } from './references.js';
+import { loadItems, saveItemList } from './item-list.js';
 import { findSnapshot, listSnapshots, saveSnapshot } from './snapshots.js';
 import type { NamedItem, ProgressListener, Tree } from './types.js';
 import type { BlobSaver } from './pipeline/blob-saver.js';
@@ -58,7 +58,7 @@ async function runCopy(
   progress.filesTotal = selected.length;
   const sameIds = src.config.identity.idKey === dst.config.identity.idKey;
   const saver = dst.newSaver({ workers: 0 });
-  const copier = new BlobCopier(src, saver, sameIds, progress);
+  const copier = new BlobCopier(src, saver, sameIds, progress, dst.keys.id);
   try {
     for (const snap of selected) {
       const origin = snap.original ?? snap.id;
@@ -103,6 +103,7 @@ class BlobCopier {
     private readonly saver: BlobSaver,
     private readonly sameIds: boolean,
     private readonly progress: Progress,
+    private readonly dstIdKey: Buffer,
   ) {}
 
   async data(id: string): Promise<string> {
@@ -150,6 +151,6 @@ class BlobCopier {
     const items: NamedItem[] = [];
     for (const item of await loadItems(this.src, id))
       items.push({ ...item, content: await this.content(item.content) });
-    return this.saver.saveBlob('tree', Buffer.from(JSON.stringify({ items })));
+    return saveItemList(items, this.dstIdKey, (b) => this.saver.saveBlob('tree', b));
   }
 }

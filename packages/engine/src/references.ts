@@ -1,6 +1,7 @@
 /** Walks what snapshots reference: tree blobs (directories, item lists) and data blobs. */
+import { readItemList } from './item-list.js';
 import type { Repository } from './repository.js';
-import type { NamedItem, Snapshot } from './types.js';
+import type { Snapshot } from './types.js';
 import { mapLimit } from './util/concurrency.js';
 
 export interface References {
@@ -12,7 +13,10 @@ export interface References {
  * Collects every blob the snapshots reference. Each tree is loaded (and so authenticated) once.
  * Throws on the first unreadable tree: callers that delete data must not guess.
  */
-export async function collectReferences(repo: Repository, snapshots: Snapshot[]): Promise<References> {
+export async function collectReferences(
+  repo: Repository,
+  snapshots: Snapshot[],
+): Promise<References> {
   const refs: References = { trees: new Set(), data: new Set() };
   const visitTree = async (id: string): Promise<void> => {
     if (refs.trees.has(id)) return;
@@ -28,14 +32,10 @@ export async function collectReferences(repo: Repository, snapshots: Snapshot[])
   for (const snap of snapshots) {
     if (snap.tree) await visitTree(snap.tree);
     if (snap.items && !refs.trees.has(snap.items)) {
-      refs.trees.add(snap.items);
-      for (const item of await loadItems(repo, snap.items)) for (const c of item.content) refs.data.add(c);
+      const { items, trees } = await readItemList(repo, snap.items);
+      for (const t of trees) refs.trees.add(t);
+      for (const item of items) for (const c of item.content) refs.data.add(c);
     }
   }
   return refs;
 }
-
-export async function loadItems(repo: Repository, itemsId: string): Promise<NamedItem[]> {
-  return (await repo.loadJsonBlob<{ items: NamedItem[] }>(itemsId)).items;
-}
-

@@ -18,6 +18,7 @@ import {
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError, IntegrityError, UsageError } from './errors.js';
+import { loadItems } from './item-list.js';
 import { packKey } from './pack.js';
 import { Progress } from './progress.js';
 import type { Repository } from './repository.js';
@@ -365,7 +366,7 @@ export async function listItems(
 ): Promise<NamedItem[]> {
   const snapshot = await resolveSnapshot(repo, snapshotRef);
   if (!snapshot.items) return [];
-  return (await repo.loadJsonBlob<{ items: NamedItem[] }>(snapshot.items)).items;
+  return loadItems(repo, snapshot.items);
 }
 
 async function findItem(
