@@ -5,6 +5,7 @@ import { setIntegrationModules } from './integration.js';
 import { KIND_NAMESPACE_BACKUP, MANIFEST_DOC, LOG_DOC, tag } from './layout.js';
 import type { BackupManifest } from './manifest.js';
 import type { K8sProgressEvent } from './log.js';
+import { readLog } from './records.js';
 import { applyFixture, memoryRepo, startHarness, type Harness } from './test-support/sim.js';
 
 describe('backupNamespace', () => {
@@ -58,6 +59,13 @@ describe('backupNamespace', () => {
     expect(names.some((n) => n.startsWith('resources/apps/v1/replicasets/'))).toBe(false);
     expect(names.some((n) => n.includes('/endpoints/') || n.includes('/endpointslices/') || n.includes('/events/'))).toBe(false);
     expect(names).not.toContain('resources/core/v1/configmaps/guestbook/kube-root-ca.crt.json');
+    // the log names every skipped object, one entry per type and reason
+    const opLog = await readLog(repo, result.snapshot);
+    const podSkips = opLog.filter((e) => e.event === 'skip.objects' && e.kind === 'Pod');
+    expect(podSkips).toHaveLength(1);
+    expect(podSkips[0]).toMatchObject({ reason: 'owned by a ReplicaSet, which makes it again', count: (podSkips[0]!.names as string[]).length });
+    expect(podSkips[0]!.count).toBeGreaterThanOrEqual(3);
+    expect(podSkips[0]!.names).toContainEqual(expect.stringMatching(/^frontend-[a-z0-9]+-[a-z0-9]+ \(ReplicaSet frontend-[a-z0-9]+\)$/));
 
     const manifest = JSON.parse((await readItem(repo, result.snapshot, MANIFEST_DOC)).toString()) as BackupManifest;
     expect(manifest.name).toBe('gb-1');

@@ -8,7 +8,7 @@ import { K8sError } from './errors.js';
 import { resourceDocName } from './layout.js';
 import type { OperationLog } from './log.js';
 import { mapLimit } from './rate-limit.js';
-import { refLabel, type KubeObject, type ObjectRef } from './types.js';
+import { type KubeObject, type ObjectRef } from './types.js';
 
 export interface CaptureOptions {
   namespace: string;
@@ -151,6 +151,7 @@ export async function captureNamespace(client: KubeClient, log: OperationLog, op
       log.progress('capture', `listed ${t.resource}`, { done: ++done, total: candidates.length });
     }
     if (store) types.push(t);
+    const skippedHere = new Map<string, string[]>();
     for (const obj of items) {
       if (obj.metadata.uid) listed.set(obj.metadata.uid, obj);
       if (t.group === '' && t.resource === 'pods') pods.push(obj);
@@ -159,11 +160,17 @@ export async function captureNamespace(client: KubeClient, log: OperationLog, op
       const reason = skipReason(obj);
       if (reason) {
         skipped.push({ kind: t.kind, group: t.group, namespace: ref.namespace, name: ref.name, reason });
-        log.debug('skip.object', `${refLabel(ref)}: ${reason}`, { kind: t.kind, name: ref.name, reason });
+        const owned = /^owned by (\S+) (\S+), which makes it again$/.exec(reason);
+        const key = owned ? `owned by a ${owned[1]}, which makes it again` : reason;
+        skippedHere.set(key, [...(skippedHere.get(key) ?? []), owned ? `${ref.name} (${owned[1]} ${owned[2]})` : ref.name]);
         continue;
       }
       objects.push({ ref, path: resourceDocName(ref), object: obj });
     }
+    // One entry per type and reason with every name (not one per object): the log of an
+    // unchanged namespace stays the same from one backup to the next, and costs nothing to store.
+    for (const [reason, names] of skippedHere)
+      log.debug('skip.objects', `${t.kind}: ${names.length} skipped (${reason}): ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}`, { kind: t.kind, group: t.group, reason, count: names.length, names });
     if (store) log.info('capture.type', `${t.resource}${t.group ? `.${t.group}` : ''}: ${items.length} listed`, { group: t.group, version: t.version, resource: t.resource, count: items.length });
   });
 

@@ -7,7 +7,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface LogEntry {
   time: string;
   level: LogLevel;
-  /** Short machine name: `capture.type`, `skip.object`, `apply.create`… */
+  /** Short machine name: `capture.type`, `skip.objects`, `apply.create`… */
   event: string;
   message: string;
   [field: string]: unknown;
