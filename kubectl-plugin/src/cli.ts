@@ -24,11 +24,11 @@ export function buildProgram(session: Session): Command {
     .version(VERSION, '--version', 'print the version')
     .option(
       '--repo <url>',
-      'repository URL or path (default: $KUBECTL_BACKUP_REPOSITORY, else a local repository)',
+      'repository URL or path (default: $KUBECTL_BACKUP_REPOSITORY, else config.yaml, else a local repository)',
     )
     .option(
       '--password-file <file>',
-      'read the repository password from a file (default: $KUBECTL_BACKUP_PASSWORD, else prompt)',
+      'read the repository password from a file (default: $KUBECTL_BACKUP_PASSWORD, $KUBECTL_BACKUP_PASSWORD_FILE, config.yaml, else prompt)',
     )
     .option('--debug', 'print stack traces of errors')
     .configureHelp({ showGlobalOptions: true, helpWidth: 110 })
