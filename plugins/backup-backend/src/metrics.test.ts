@@ -2,14 +2,15 @@
  * /metrics over a repository written by @kubectl-backup/k8s: the values are the ones the API
  * shows (times, sizes, durations) and the audit log counts; Prometheus text format; 401/403.
  */
-import { TestDatabases, type TestBackend } from '@backstage/backend-test-utils';
+import { type TestBackend } from '@backstage/backend-test-utils';
 import type { BackupSummary, Page } from '@kubectl-backup/plugin-backup-common';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, auth, component, READER, startBackend } from './test-support/backend.js';
 import { PASSWORD, startFixture, type Fixture } from './test-support/repository.js';
+import { testDatabases } from './test-support/databases.js';
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const databases = testDatabases();
 const NS = 'backstage.io/kubernetes-namespace';
 
 interface PromSample {
@@ -32,7 +33,7 @@ function parseExposition(text: string): PromSample[] {
     });
 }
 
-describe('/metrics', () => {
+describe.each(databases.eachSupportedId())('/metrics (%s)', (databaseId) => {
   let fx: Fixture;
   let backend: TestBackend;
   let publicBackend: TestBackend;
@@ -55,9 +56,9 @@ describe('/metrics', () => {
       backup: { repositories: [{ name: 'main', url: fx.repoDir, password: PASSWORD }] },
     };
     const entities = [component('shop', { [NS]: 'shop' }), component('pay', { [NS]: 'pay' })];
-    backend = await startBackend({ knex: await databases.init('SQLITE_3'), config, entities });
+    backend = await startBackend({ knex: await databases.init(databaseId), config, entities });
     publicBackend = await startBackend({
-      knex: await databases.init('SQLITE_3'),
+      knex: await databases.init(databaseId),
       config: { backup: { ...config.backup, metrics: { public: true } } },
       entities,
     });

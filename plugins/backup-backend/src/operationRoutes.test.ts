@@ -4,7 +4,7 @@
  * (with the Backstage user as actor in the audit log) and in the API; auditor events; 400, 401,
  * 403 and 404.
  */
-import { TestDatabases, type TestBackend } from '@backstage/backend-test-utils';
+import { type TestBackend } from '@backstage/backend-test-utils';
 import { readAuditLog } from '@kubectl-backup/engine';
 import type { EntityStatus, Operation } from '@kubectl-backup/plugin-backup-common';
 import request from 'supertest';
@@ -20,12 +20,13 @@ import {
   type RecordedAuditEvent,
 } from './test-support/backend.js';
 import { PASSWORD, startFixture, type Fixture } from './test-support/repository.js';
+import { testDatabases } from './test-support/databases.js';
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const databases = testDatabases();
 const NS = 'backstage.io/kubernetes-namespace';
 const CLUSTER = 'kubectl-backup.io/cluster';
 
-describe('REST API: operations', () => {
+describe.each(databases.eachSupportedId())('REST API: operations (%s)', (databaseId) => {
   let fx: Fixture;
   let backend: TestBackend;
   const events: RecordedAuditEvent[] = [];
@@ -55,7 +56,7 @@ describe('REST API: operations', () => {
     await fx.seedNamespace('shop');
     await fx.seedNamespace('pay');
     backend = await startBackend({
-      knex: await databases.init('SQLITE_3'),
+      knex: await databases.init(databaseId),
       config: {
         backup: {
           repositories: [{ name: 'main', url: fx.repoDir, password: PASSWORD }],

@@ -4,17 +4,18 @@
  * records (404), no credentials (401) and a user without the permission (403).
  */
 import type { TestBackend } from '@backstage/backend-test-utils';
-import { TestDatabases } from '@backstage/backend-test-utils';
+
 import type { BackupSummary, EntityStatus, Page } from '@kubectl-backup/plugin-backup-common';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, auth, component, OUTSIDER, READER, startBackend } from './test-support/backend.js';
 import { PASSWORD, startFixture, type Fixture } from './test-support/repository.js';
+import { testDatabases } from './test-support/databases.js';
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const databases = testDatabases();
 const NS = 'backstage.io/kubernetes-namespace';
 
-describe('REST API: read routes', () => {
+describe.each(databases.eachSupportedId())('REST API: read routes (%s)', (databaseId) => {
   let fx: Fixture;
   let backend: TestBackend;
   const api = () => request(backend.server);
@@ -28,7 +29,7 @@ describe('REST API: read routes', () => {
     await fx.backup('pay', 'pay-1', 'carol');
     await fx.restore('shop-1', 'shop-copy');
     backend = await startBackend({
-      knex: await databases.init('SQLITE_3'),
+      knex: await databases.init(databaseId),
       config: {
         backup: {
           repositories: [{ name: 'main', url: fx.repoDir, password: PASSWORD }],

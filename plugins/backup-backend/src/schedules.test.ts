@@ -3,7 +3,7 @@
  * namespace against kube-sim, a slot runs once, retention keeps only the schedule's newest
  * backups (others untouched), and the API shows the schedules and the entity's next run.
  */
-import { mockServices, TestDatabases, type TestBackend } from '@backstage/backend-test-utils';
+import { mockServices, type TestBackend } from '@backstage/backend-test-utils';
 import type { SchedulerService } from '@backstage/backend-plugin-api';
 import type { BackendFeature } from '@backstage/backend-plugin-api';
 import { readAuditLog } from '@kubectl-backup/engine';
@@ -13,12 +13,13 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, auth, component, READER, startBackend } from './test-support/backend.js';
 import { PASSWORD, startFixture, type Fixture } from './test-support/repository.js';
+import { testDatabases } from './test-support/databases.js';
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const databases = testDatabases();
 const NS = 'backstage.io/kubernetes-namespace';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('scheduled backups', () => {
+describe.each(databases.eachSupportedId())('scheduled backups (%s)', (databaseId) => {
   let fx: Fixture;
   let backend: TestBackend;
   const scheduler = mockServices.scheduler() as SchedulerService & {
@@ -33,7 +34,7 @@ describe('scheduled backups', () => {
     await fx.seedNamespace('shop');
     await fx.backup('shop', 'shop-by-hand', 'alice');
     backend = await startBackend({
-      knex: await databases.init('SQLITE_3'),
+      knex: await databases.init(databaseId),
       config: {
         backup: {
           repositories: [{ name: 'main', url: fx.repoDir, password: PASSWORD }],

@@ -5,7 +5,7 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { mockServices } from '@backstage/backend-test-utils';
 import { deleteSnapshots, readAuditLog } from '@kubectl-backup/engine';
 import { listBackups } from '@kubectl-backup/k8s';
 import type { Knex } from 'knex';
@@ -17,10 +17,11 @@ import { PASSWORD, startFixture, type Fixture } from '../../test-support/reposit
 import { RepositoryPool } from '../Repositories/RepositoryPool.js';
 import { createIngestService } from './createIngestService.js';
 import type { IngestService } from './types.js';
+import { testDatabases } from '../../test-support/databases.js';
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const databases = testDatabases();
 
-describe('ingest', () => {
+describe.each(databases.eachSupportedId())('ingest (%s)', (databaseId) => {
   let fx: Fixture;
   let knex: Knex;
   let ingest: IngestService;
@@ -33,7 +34,7 @@ describe('ingest', () => {
     await fx.backup('shop', 'shop-2', 'bob');
     await fx.restore('shop-1', 'shop-copy');
     await fx.verify('shop-2');
-    knex = await databases.init('SQLITE_3');
+    knex = await databases.init(databaseId);
     await applyDatabaseMigrations(knex);
     const repositories = new RepositoryPool([
       { name: 'main', url: fx.repoDir, password: PASSWORD },

@@ -7,6 +7,7 @@
  * `backstage:schedule/<name>`, then applies the retention policy to that schedule's backups
  * only (engine `forget`, audited as `backup.forget`), and ingests the repository.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AuthService, LoggerService, SchedulerService } from '@backstage/backend-plugin-api';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
@@ -50,7 +51,7 @@ export function createScheduleService(deps: {
   instance?: string;
 }): ScheduleService {
   const { schedules, store, repositories, clusters, logger } = deps;
-  const instance = deps.instance ?? `${hostname()}:${process.pid}`;
+  const instance = deps.instance ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const byName = new Map(schedules.map((s) => [s.name, s]));
   const next = (s: ScheduleConfig, after = new Date()) =>
     nextOccurrence(s.cron, after)?.toISOString();
