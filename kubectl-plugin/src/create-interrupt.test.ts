@@ -6,58 +6,23 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSim, type TestSim } from '@kubectl-backup/kube-sim';
-import { BIN, json, sandbox, type RunResult, type Sandbox } from './test-util/cli.js';
+import { BIN, json } from './test-util/cli.js';
+import {
+  clusterSandbox,
+  ok,
+  waitFor,
+  workloadWithPvc,
+  type ClusterSandbox,
+} from './test-util/cluster.js';
 
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
 const MANAGED = 'app.kubernetes.io/managed-by=kubectl-backup';
 
-let sim: TestSim;
-let sb: Sandbox;
+let c: ClusterSandbox;
 // text (kubectl's stdin is fed as a string here); 3 MiB of it
 const data = Buffer.from(randomBytes(3 << 19).toString('hex'));
-
-const kubectl = (args: string[], input?: string) => sim.kubectl(args, { binary: KUBECTL, input });
-const kb = (args: string[]) => sb.run(args, { KUBECONFIG: sim.kubeconfigPath });
-
-async function ok(r: Promise<RunResult>): Promise<RunResult> {
-  const res = await r;
-  expect(res.code, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`).toBe(0);
-  return res;
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const APP = `
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: { name: data }
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: { requests: { storage: 1Gi } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: busybox:1.36
-          volumeMounts: [{ name: data, mountPath: /data }]
-      volumes: [{ name: data, persistentVolumeClaim: { claimName: data } }]
-`;
+const kubectl = (args: string[], input?: string) => c.kubectl(args, input);
+const kb = (args: string[]) => c.kb(args);
 
 /** Objects the backup tool made for itself (mover pods, clones, snapshots) still in `ns`. */
 async function leftovers(ns: string): Promise<string> {
@@ -76,15 +41,14 @@ async function leftovers(ns: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  sim = await startTestSim();
-  sb = await sandbox();
-  Object.assign(sb.env, {
-    KUBECTL_BACKUP_REPOSITORY: path.join(sb.dir, 'repo'),
-    KUBECTL_BACKUP_PASSWORD: 'secret',
-  });
-  await ok(sb.run(['repo', 'init']));
+  c = await clusterSandbox();
   await ok(kubectl(['create', 'namespace', 'app']));
-  await ok(kubectl(['apply', '-n', 'app', '-f', '-'], APP));
+  await ok(
+    kubectl(
+      ['apply', '-n', 'app', '-f', '-'],
+      workloadWithPvc({ name: 'web', pvc: 'data', mountPath: '/data' }),
+    ),
+  );
   await ok(kubectl(['rollout', 'status', 'deployment/web', '-n', 'app', '--timeout=60s']));
   await ok(
     kubectl(
@@ -94,21 +58,18 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  await sim?.dispose();
-  await sb?.cleanup();
-});
+afterAll(() => c?.dispose());
 
 describe('an interrupted kubectl backup create', () => {
   it('exits 130, says how to resume, leaves nothing behind; the next run succeeds', async () => {
     // Mover exec sessions hang for a while: the backup is caught in the middle of its volumes.
-    const slow = sim.failures.add({ verb: 'create', resource: 'pods/exec', delayMs: 30_000 });
+    const slow = c.sim.failures.add({ verb: 'create', resource: 'pods/exec', delayMs: 30_000 });
     const child = spawn(
       process.execPath,
       [BIN, 'create', 'app-1', '-n', 'app', '--volumes', 'fs', '--json'],
       {
-        cwd: sb.dir,
-        env: { ...sb.env, KUBECONFIG: sim.kubeconfigPath },
+        cwd: c.sb.dir,
+        env: { ...c.sb.env, KUBECONFIG: c.sim.kubeconfigPath },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -118,7 +79,7 @@ describe('an interrupted kubectl backup create', () => {
     await waitFor('a mover pod', async () => (await leftovers('app')).includes('pod/'));
     child.kill('SIGINT');
     const code = await exited;
-    sim.failures.remove(slow);
+    c.sim.failures.remove(slow);
 
     expect(code, stderr).toBe(130);
     expect(stderr).toContain(

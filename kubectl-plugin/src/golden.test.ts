@@ -12,27 +12,23 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSim, type TestSim } from '@kubectl-backup/kube-sim';
-import { json, sandbox, type RunResult, type Sandbox } from './test-util/cli.js';
+import { json } from './test-util/cli.js';
+import {
+  clusterSandbox,
+  FIXTURES,
+  ok,
+  workloadWithPvc,
+  type ClusterSandbox,
+} from './test-util/cluster.js';
 
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
-const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/apps');
 const GOLDEN = path.resolve(import.meta.dirname, '../test/golden');
 const UPDATE = process.env.KUBECTL_BACKUP_UPDATE_GOLDEN === '1';
 
-let sim: TestSim;
-let sb: Sandbox;
+let c: ClusterSandbox;
 let snapshot = '';
 
-const kubectl = (args: string[], input?: string) => sim.kubectl(args, { binary: KUBECTL, input });
-
-async function ok(r: Promise<RunResult>): Promise<RunResult> {
-  const res = await r;
-  expect(res.code, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`).toBe(0);
-  return res;
-}
-
-const kb = (args: string[]) => ok(sb.run(args, { KUBECONFIG: sim.kubeconfigPath }));
+const kubectl = (args: string[], input?: string) => c.kubectl(args, input);
+const kb = (args: string[]) => ok(c.kb(args));
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -86,7 +82,7 @@ function normalizeText(text: string): string {
   return pvNames(text)
     .replace(new RegExp(escape(snapshot), 'g'), '<snapshot>')
     .replace(new RegExp(`\\b${snapshot.slice(0, 8)}\\b`, 'g'), '<snapshot>')
-    .replace(new RegExp(escape(sim.url), 'g'), '<server>')
+    .replace(new RegExp(escape(c.sim.url), 'g'), '<server>')
     .replace(/\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
     .replace(/\b\d+(\.\d+)? (B|KiB|MiB|GiB)\b/g, '<size>')
     .replace(/^(Duration: +)\S+$/m, '$1<duration>')
@@ -110,40 +106,16 @@ async function golden(name: string, actual: string): Promise<void> {
   expect(actual).toBe(await readFile(file, 'utf8'));
 }
 
-const PVC = `
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: { name: uploads }
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: { requests: { storage: 1Gi } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: uploader }
-spec:
-  selector: { matchLabels: { app: uploader } }
-  template:
-    metadata: { labels: { app: uploader } }
-    spec:
-      containers:
-        - name: uploader
-          image: busybox:1.36
-          volumeMounts: [{ name: uploads, mountPath: /uploads }]
-      volumes: [{ name: uploads, persistentVolumeClaim: { claimName: uploads } }]
-`;
-
 beforeAll(async () => {
-  sim = await startTestSim();
-  sb = await sandbox();
-  Object.assign(sb.env, {
-    KUBECTL_BACKUP_REPOSITORY: path.join(sb.dir, 'repo'),
-    KUBECTL_BACKUP_PASSWORD: 'secret',
-  });
-  await ok(sb.run(['repo', 'init']));
+  c = await clusterSandbox();
   await ok(kubectl(['create', 'namespace', 'shop']));
   await ok(kubectl(['apply', '-n', 'shop', '-f', path.join(FIXTURES, 'guestbook')]));
-  await ok(kubectl(['apply', '-n', 'shop', '-f', '-'], PVC));
+  await ok(
+    kubectl(
+      ['apply', '-n', 'shop', '-f', '-'],
+      workloadWithPvc({ name: 'uploader', pvc: 'uploads', mountPath: '/uploads' }),
+    ),
+  );
   await ok(kubectl(['create', 'configmap', 'settings', '-n', 'shop', '--from-literal=color=blue']));
   for (const d of ['frontend', 'redis-master', 'redis-replica', 'uploader'])
     await ok(kubectl(['rollout', 'status', `deployment/${d}`, '-n', 'shop', '--timeout=60s']));
@@ -158,10 +130,7 @@ beforeAll(async () => {
     .snapshot;
 }, 180_000);
 
-afterAll(async () => {
-  await sim?.dispose();
-  await sb?.cleanup();
-});
+afterAll(() => c?.dispose());
 
 describe('golden output', () => {
   it('list: table, wide, name and JSON', async () => {

@@ -3,101 +3,46 @@
  * file, port 0, temp dir), the real kubectl where a user would type it, a repository in a temp
  * directory.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSim, type TestSim } from '@kubectl-backup/kube-sim';
-import { json, sandbox, type RunResult, type Sandbox } from './test-util/cli.js';
+import { json, type RunResult } from './test-util/cli.js';
+import {
+  clusterSandbox,
+  deploymentsReady,
+  inventory as inventoryOf,
+  namespaceGone as gone,
+  ok,
+  seedShop,
+  waitFor,
+  type ClusterSandbox,
+} from './test-util/cluster.js';
 
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
-const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/apps');
-
-let sim: TestSim;
-let sb: Sandbox;
+let c: ClusterSandbox;
 
 /** `kubectl backup …` with the sandbox repository and the simulator's kubeconfig. */
-function kb(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
-  return sb.run(args, { KUBECONFIG: sim.kubeconfigPath, ...env });
-}
-
-function kubectl(args: string[]) {
-  return sim.kubectl(['--kubeconfig', sim.kubeconfigPath, ...args], { binary: KUBECTL });
-}
-
-async function ok(r: Promise<RunResult> | RunResult): Promise<RunResult> {
-  const res = await r;
-  expect(res.code, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`).toBe(0);
-  return res;
-}
-
-async function waitFor(
-  what: string,
-  fn: () => Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const kb = (args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> =>
+  c.kb(args, env);
+const kubectl = (args: string[]) => c.kubectl(args);
+const ready = (ns: string) => deploymentsReady(c, ns);
+const namespaceGone = (ns: string) => gone(c, ns);
+const inventory = (ns: string) => inventoryOf(c, ns);
 
 interface Obj {
   metadata: { name: string; namespace?: string; uid?: string };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
   data?: Record<string, string>;
 }
 
-async function getJson<T = { items: Obj[] }>(args: string[]): Promise<T> {
+async function getJson<T>(args: string[]): Promise<T> {
   const r = await kubectl(['get', ...args, '-o', 'json']);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as T;
 }
 
-async function deploymentsReady(ns: string): Promise<boolean> {
-  const list = await getJson(['deployments', '-n', ns]);
-  return (
-    list.items.length > 0 &&
-    list.items.every(
-      (d) =>
-        Number(d.status?.availableReplicas ?? 0) >=
-        Number((d.spec as { replicas?: number }).replicas ?? 1),
-    )
-  );
-}
-
-async function namespaceGone(ns: string): Promise<boolean> {
-  const r = await kubectl(['get', 'namespace', ns, '-o', 'name']);
-  return r.code !== 0;
-}
-
-/** Objects a person compares after a restore: kind/name of deployments, services, configmaps. */
-async function inventory(ns: string): Promise<string[]> {
-  const list = await getJson(['deployments,services,configmaps,serviceaccounts', '-n', ns]);
-  return list.items
-    .map((o) => `${(o as unknown as { kind: string }).kind}/${o.metadata.name}`)
-    .filter((k) => k !== 'ConfigMap/kube-root-ca.crt')
-    .sort();
-}
-
 beforeAll(async () => {
-  sim = await startTestSim();
-  sb = await sandbox();
-  Object.assign(sb.env, {
-    KUBECTL_BACKUP_REPOSITORY: path.join(sb.dir, 'repo'),
-    KUBECTL_BACKUP_PASSWORD: 'secret',
-  });
-  await ok(sb.run(['repo', 'init']));
-  await ok(kubectl(['create', 'namespace', 'shop']));
-  await ok(kubectl(['apply', '-n', 'shop', '-f', path.join(FIXTURES, 'guestbook')]));
-  await ok(kubectl(['create', 'configmap', 'settings', '-n', 'shop', '--from-literal=color=blue']));
-  await waitFor('guestbook ready', () => deploymentsReady('shop'));
+  c = await clusterSandbox();
+  await seedShop(c);
 }, 120_000);
 
-afterAll(async () => {
-  await sim?.dispose();
-  await sb?.cleanup();
-});
+afterAll(() => c?.dispose());
 
 describe('kubectl backup (namespace commands)', () => {
   let before: string[] = [];
@@ -152,7 +97,7 @@ describe('kubectl backup (namespace commands)', () => {
     const restored = await ok(kb(['restore', 'shop-1', '--wait-timeout', '60s']));
     expect(restored.stdout).toMatch(/restored backup shop-1 into namespace shop: \d+ created/);
     expect(await inventory('shop')).toEqual(before);
-    await waitFor('restored guestbook ready', () => deploymentsReady('shop'));
+    await waitFor('restored guestbook ready', () => ready('shop'));
     const cm = await getJson<Obj>(['configmap', 'settings', '-n', 'shop']);
     expect(cm.data).toEqual({ color: 'blue' });
 

@@ -12,28 +12,26 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSim, type TestSim } from '@kubectl-backup/kube-sim';
+import type { TestSim } from '@kubectl-backup/kube-sim';
 import { textToSvg } from '../docs/text-to-svg.mjs';
-import { BIN, json, sandbox, type RunResult, type Sandbox } from './test-util/cli.js';
+import { BIN, json, type Sandbox } from './test-util/cli.js';
+import {
+  clusterSandbox,
+  inventory as inventoryOf,
+  ok,
+  seedShop,
+  type ClusterSandbox,
+} from './test-util/cluster.js';
 
 const run = promisify(execFile);
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
-const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures/apps');
 const DOCS = path.resolve(import.meta.dirname, '../docs');
 const SOCKET = `kb-tui-${process.pid}-${randomBytes(3).toString('hex')}`;
 
+let c: ClusterSandbox;
 let sim: TestSim;
 let sb: Sandbox;
 
-function kubectl(args: string[]) {
-  return sim.kubectl(['--kubeconfig', sim.kubeconfigPath, ...args], { binary: KUBECTL });
-}
-
-async function ok(r: Promise<RunResult> | RunResult): Promise<RunResult> {
-  const res = await r;
-  expect(res.code, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`).toBe(0);
-  return res;
-}
+const kubectl = (args: string[]) => c.kubectl(args);
 
 const tmux = async (...args: string[]) =>
   (await run('tmux', ['-L', SOCKET, ...args], { env: { PATH: process.env.PATH ?? '' } })).stdout;
@@ -136,51 +134,17 @@ async function screenshot(name: string, title: string, term: Terminal): Promise<
   );
 }
 
-async function deploymentsReady(ns: string): Promise<boolean> {
-  const r = await kubectl(['get', 'deployments', '-n', ns, '-o', 'json']);
-  const list = JSON.parse(r.stdout || '{"items":[]}') as {
-    items: Array<{ spec: { replicas?: number }; status?: { availableReplicas?: number } }>;
-  };
-  return (
-    list.items.length > 0 &&
-    list.items.every((d) => (d.status?.availableReplicas ?? 0) >= (d.spec.replicas ?? 1))
-  );
-}
-
-async function inventory(ns: string): Promise<string[]> {
-  const r = await kubectl(['get', 'deployments,services,configmaps', '-n', ns, '-o', 'json']);
-  expect(r.code, r.stderr).toBe(0);
-  const list = JSON.parse(r.stdout) as {
-    items: Array<{ kind: string; metadata: { name: string } }>;
-  };
-  return list.items
-    .map((o) => `${o.kind}/${o.metadata.name}`)
-    .filter((k) => k !== 'ConfigMap/kube-root-ca.crt')
-    .sort();
-}
+const inventory = (ns: string) => inventoryOf(c, ns, 'deployments,services,configmaps');
 
 beforeAll(async () => {
-  sim = await startTestSim();
-  sb = await sandbox();
-  Object.assign(sb.env, {
-    KUBECTL_BACKUP_REPOSITORY: path.join(sb.dir, 'repo'),
-    KUBECTL_BACKUP_PASSWORD: 'secret',
-  });
-  await ok(sb.run(['repo', 'init']));
-  await ok(kubectl(['create', 'namespace', 'shop']));
-  await ok(kubectl(['apply', '-n', 'shop', '-f', path.join(FIXTURES, 'guestbook')]));
-  await ok(kubectl(['create', 'configmap', 'settings', '-n', 'shop', '--from-literal=color=blue']));
-  const end = Date.now() + 60_000;
-  while (!(await deploymentsReady('shop'))) {
-    if (Date.now() > end) throw new Error('guestbook not ready');
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  c = await clusterSandbox();
+  ({ sim, sb } = c);
+  await seedShop(c);
 }, 120_000);
 
 afterAll(async () => {
   await tmux('kill-server').catch(() => undefined);
-  await sim?.dispose();
-  await sb?.cleanup();
+  await c?.dispose();
 });
 
 describe('kubectl backup tui in a terminal', () => {

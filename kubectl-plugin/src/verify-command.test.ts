@@ -8,80 +8,39 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireLock, LocalStorage, Repository } from '@kubectl-backup/engine';
-import { startTestSim, type TestSim } from '@kubectl-backup/kube-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, sandbox, type RunResult, type Sandbox } from './test-util/cli.js';
+import { json, type RunResult } from './test-util/cli.js';
+import {
+  clusterSandbox,
+  ok,
+  PASSWORD,
+  waitFor,
+  workloadWithPvc,
+  type ClusterSandbox,
+} from './test-util/cluster.js';
 
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
-const PASSWORD = 'secret';
-
-let sim: TestSim;
-let sb: Sandbox;
+let c: ClusterSandbox;
 let repoDir: string;
 
 /** `kubectl backup …` with the sandbox repository and the simulator's kubeconfig. */
-function kb(args: string[]): Promise<RunResult> {
-  return sb.run(args, { KUBECONFIG: sim.kubeconfigPath });
-}
+const kb = (args: string[]) => c.kb(args);
 
 /** `kubectl backup …` with no kubeconfig at all (none in the sandbox HOME either). */
-function kbOffline(args: string[]): Promise<RunResult> {
-  return sb.run(args);
-}
+const kbOffline = (args: string[]): Promise<RunResult> => c.sb.run(args);
 
-function kubectl(args: string[], input?: string) {
-  return sim.kubectl(['--kubeconfig', sim.kubeconfigPath, ...args], {
-    binary: KUBECTL,
-    ...(input === undefined ? {} : { input }),
-  });
-}
-
-async function ok(r: Promise<RunResult> | RunResult): Promise<RunResult> {
-  const res = await r;
-  expect(res.code, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`).toBe(0);
-  return res;
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const kubectl = (args: string[], input?: string) => c.kubectl(args, input);
 
 const APP = `
 apiVersion: v1
 kind: ConfigMap
 metadata: { name: settings }
 data: { color: blue, size: large }
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: { name: data }
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: { requests: { storage: 1Gi } }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: web
-          image: busybox:1.36
-          command: [sleep, '3600']
-          envFrom: [{ configMapRef: { name: settings } }]
-          volumeMounts: [{ name: data, mountPath: /data }]
-      volumes:
-        - name: data
-          persistentVolumeClaim: { claimName: data }
-`;
+---${workloadWithPvc({
+  name: 'web',
+  pvc: 'data',
+  mountPath: '/data',
+  containerExtra: '          envFrom: [{ configMapRef: { name: settings } }]\n',
+})}`;
 
 /** ~400 KB of deterministic, poorly compressible text (base64 of pseudo-random bytes). */
 function rows(): string {
@@ -127,14 +86,10 @@ interface AuditEntry {
 }
 
 beforeAll(async () => {
-  sim = await startTestSim();
-  sb = await sandbox();
-  repoDir = path.join(sb.dir, 'repo');
-  Object.assign(sb.env, { KUBECTL_BACKUP_REPOSITORY: repoDir, KUBECTL_BACKUP_PASSWORD: PASSWORD });
-  await ok(sb.run(['repo', 'init']));
+  c = await clusterSandbox();
+  repoDir = c.repoDir;
   await ok(kubectl(['create', 'namespace', 'app']));
-  await writeFile(path.join(sb.dir, 'app.yaml'), APP);
-  await ok(kubectl(['apply', '-n', 'app', '-f', path.join(sb.dir, 'app.yaml')]));
+  await ok(kubectl(['apply', '-n', 'app', '-f', '-'], APP));
   await waitFor('deployment web available', async () => {
     const r = await kubectl(['get', 'deployment', 'web', '-n', 'app', '-o', 'json']);
     const d = JSON.parse(r.stdout) as { status?: { availableReplicas?: number } };
@@ -163,10 +118,7 @@ beforeAll(async () => {
   await ok(kb(['create', 'app-1', '-n', 'app', '--volumes', 'fs']));
 }, 180_000);
 
-afterAll(async () => {
-  await sim?.dispose();
-  await sb?.cleanup();
-});
+afterAll(() => c?.dispose());
 
 describe('kubectl backup verify', () => {
   it('checks a backup without any kubeconfig: a table of checks, or one JSON document', async () => {
