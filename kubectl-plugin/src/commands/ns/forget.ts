@@ -2,33 +2,25 @@
  * `kubectl backup forget -n NS --keep-daily 7 --keep-weekly 4 …`: the retention policy applied
  * to the backups of a namespace (each namespace on its own with -A); `--prune` frees the data.
  */
-import {
-  forget,
-  parseDuration,
-  type RetentionPolicy,
-  type RetentionResult,
-  type Snapshot,
-} from '@kubectl-backup/engine';
+import { forget, type RetentionResult, type Snapshot } from '@kubectl-backup/engine';
 import { KIND_NAMESPACE_BACKUP, listBackupSnapshots, tag, tagValue } from '@kubectl-backup/k8s';
 import type { Command } from 'commander';
 import { addClusterOptions, resolveNamespace, type ClusterFlags } from '../../k8s-cluster.js';
 import { readOutputOption, writeDocument, type ReadFormat } from '../../k8s-output.js';
-import { usageError } from '../../output/errors.js';
 import { formatTime } from '../../output/format.js';
 import { renderTable } from '../../output/table.js';
 import type { Session } from '../../session.js';
-import { parseCount, parseTag } from '../options.js';
+import { parseTag } from '../options.js';
+import { addRetentionOptions, retentionPolicy, type RetentionFlags } from '../retention.js';
 import { printPruneReport, runPrune } from '../repo/prune.js';
 
-const COUNTS = ['Last', 'Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
-
-type ForgetFlags = ClusterFlags & {
-  tag?: string[];
-  keepWithin?: string;
-  dryRun?: boolean;
-  prune?: boolean;
-  output: ReadFormat;
-} & Partial<Record<`keep${(typeof COUNTS)[number]}`, number>>;
+type ForgetFlags = ClusterFlags &
+  RetentionFlags & {
+    tag?: string[];
+    dryRun?: boolean;
+    prune?: boolean;
+    output: ReadFormat;
+  };
 
 export function registerForget(parent: Command, session: Session): void {
   const cmd = parent
@@ -36,19 +28,8 @@ export function registerForget(parent: Command, session: Session): void {
     .description(
       "remove the backups of a namespace that a retention policy does not keep (default: the context's namespace; -A: each namespace)",
     );
-  for (const unit of COUNTS)
-    cmd.option(
-      `--keep-${unit.toLowerCase()} <n>`,
-      unit === 'Last'
-        ? 'keep the N newest backups'
-        : `keep the newest backup of each of the last N ${unit.toLowerCase()} periods`,
-      parseCount,
-    );
+  addRetentionOptions(cmd, 'backup');
   addClusterOptions(cmd, { allNamespaces: true })
-    .option(
-      '--keep-within <duration>',
-      'keep every backup newer than this before the newest (7d, 2w, 1y2m)',
-    )
     .option(
       '--tag <k=v>',
       'only consider backups with this tag, e.g. --tag schedule=nightly (repeatable: all of them)',
@@ -64,23 +45,6 @@ export function registerForget(parent: Command, session: Session): void {
     .action((opts: ForgetFlags, c: Command) => runForget(session, c, opts));
 }
 
-function policyOf(opts: ForgetFlags): RetentionPolicy {
-  const policy: RetentionPolicy = {};
-  for (const unit of COUNTS) {
-    const value = opts[`keep${unit}`];
-    if (value !== undefined) policy[`keep${unit}`] = value;
-  }
-  if (opts.keepWithin !== undefined) {
-    parseDuration(opts.keepWithin);
-    policy.keepWithin = opts.keepWithin;
-  }
-  if (!Object.keys(policy).length)
-    throw usageError(
-      'give a policy: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within',
-    );
-  return policy;
-}
-
 interface Decision {
   namespace: string;
   name: string;
@@ -91,7 +55,7 @@ interface Decision {
 }
 
 async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Promise<void> {
-  const policy = policyOf(opts);
+  const policy = retentionPolicy(opts);
   const only = opts.allNamespaces ? undefined : resolveNamespace(session.io, opts);
   await session.withRepo(cmd, { index: Boolean(opts.prune) }, async (repo) => {
     const namespaces = only

@@ -1,32 +1,22 @@
 /** `kubectl backup repo forget`: applies a retention policy (restic semantics), optionally prunes. */
 import {
   forget,
-  parseDuration,
   shortId,
   type GroupByField,
-  type RetentionPolicy,
   type RetentionResult,
   type Snapshot,
 } from '@kubectl-backup/engine';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { OutStream } from '../../io.js';
-import { usageError } from '../../output/errors.js';
 import { formatTime } from '../../output/format.js';
 import { writeJson } from '../../output/json.js';
 import { renderTable } from '../../output/table.js';
 import type { Session } from '../../session.js';
-import { collect, outputOption, parseCount, parseTag, type OutputFormat } from '../options.js';
+import { collect, outputOption, parseTag, type OutputFormat } from '../options.js';
+import { addRetentionOptions, retentionPolicy, type RetentionFlags } from '../retention.js';
 import { printPruneReport, runPrune } from './prune.js';
 
-interface ForgetFlags {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
-  keepWithin?: string;
-  keepTag?: string[];
+interface ForgetFlags extends RetentionFlags {
   tag?: string[];
   host?: string;
   groupBy: GroupByField[];
@@ -35,8 +25,6 @@ interface ForgetFlags {
   json?: boolean;
   output: OutputFormat;
 }
-
-const COUNTS = ['Last', 'Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly'] as const;
 
 function parseGroupBy(value: string): GroupByField[] {
   const fields = value === '' ? [] : value.split(',');
@@ -54,18 +42,7 @@ export function registerForget(parent: Command, session: Session): void {
     .description(
       'remove snapshots a retention policy does not keep (per host and paths group); "repo prune" then frees their data',
     );
-  for (const unit of COUNTS) {
-    const what =
-      unit === 'Last'
-        ? 'the N newest snapshots'
-        : `the newest snapshot of each of the last N ${unit === 'Daily' ? 'days' : `${unit.toLowerCase().replace(/ly$/, '')}s`}`;
-    cmd.option(`--keep-${unit.toLowerCase()} <n>`, `keep ${what} (-1: unlimited)`, parseCount);
-  }
-  cmd
-    .option(
-      '--keep-within <duration>',
-      'keep every snapshot newer than this before the newest one (e.g. 7d, 2w, 1y2m)',
-    )
+  addRetentionOptions(cmd, 'snapshot')
     .option(
       '--keep-tag <tags>',
       'keep snapshots having all these comma-separated tags (repeatable)',
@@ -94,27 +71,8 @@ export function registerForget(parent: Command, session: Session): void {
     .action((opts: ForgetFlags, c: Command) => runForget(session, c, opts));
 }
 
-function policyOf(opts: ForgetFlags): RetentionPolicy {
-  const policy: RetentionPolicy = {};
-  for (const unit of COUNTS) {
-    const value = opts[`keep${unit}`];
-    if (value !== undefined) policy[`keep${unit}`] = value;
-  }
-  if (opts.keepWithin !== undefined) {
-    parseDuration(opts.keepWithin);
-    policy.keepWithin = opts.keepWithin;
-  }
-  if (opts.keepTag) policy.keepTags = opts.keepTag;
-  if (Object.keys(policy).length === 0) {
-    throw usageError(
-      'give a policy: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within, --keep-tag',
-    );
-  }
-  return policy;
-}
-
 async function runForget(session: Session, cmd: Command, opts: ForgetFlags): Promise<void> {
-  const policy = policyOf(opts);
+  const policy = retentionPolicy(opts, true);
   const options = {
     dryRun: opts.dryRun,
     filter: { tags: opts.tag, host: opts.host },
