@@ -1,10 +1,9 @@
 /** `kubectl backup audit [-n NS] [--verify]`: who did what, when, where, with which outcome. */
-import { readAuditLog, verifyAuditLog, type AuditEntry } from '@kubectl-backup/engine';
+import { readAuditLog, type AuditEntry } from '@kubectl-backup/engine';
 import type { Command } from 'commander';
 import { addClusterOptions, type ClusterFlags } from '../../k8s-cluster.js';
 import { readOutputOption, writeDocument, type ReadFormat } from '../../k8s-output.js';
-import { CliError } from '../../output/errors.js';
-import { formatTime } from '../../output/format.js';
+import { auditColumns, verifyAuditChain } from '../../output/audit.js';
 import { writeTable } from '../../output/table.js';
 import type { Session } from '../../session.js';
 
@@ -32,18 +31,8 @@ export function registerAudit(parent: Command, session: Session): void {
     .action((opts: AuditFlags, c: Command) =>
       session.withRepo(c, { index: true }, async (repo) => {
         const out = session.io.stdout;
-        if (opts.verify) {
-          const result = await verifyAuditLog(repo);
-          if (!writeDocument(out, opts.output, result) && result.ok)
-            out.write(`audit log verified: ${result.entries} entries, chain intact\n`);
-          if (!result.ok) {
-            const bad = result.firstBad!;
-            throw new CliError(
-              `audit log verification failed at entry ${bad.seq} (${bad.key}): ${bad.reason}`,
-            );
-          }
-          return;
-        }
+        if (opts.verify)
+          return verifyAuditChain(repo, out, (r) => writeDocument(out, opts.output, r));
         const entries = (await readAuditLog(repo)).filter(
           (e) => !opts.namespace || e.namespace === opts.namespace,
         );
@@ -52,26 +41,19 @@ export function registerAudit(parent: Command, session: Session): void {
         writeTable<AuditEntry>(
           out,
           entries,
-          [
-            { header: 'SEQ', value: (e) => String(e.seq), right: true },
-            { header: 'TIME', value: (e) => formatTime(e.time) },
-            { header: 'ACTOR', value: (e) => e.actor },
-            { header: 'ACTION', value: (e) => e.action },
-            { header: 'TARGET', value: (e) => e.target ?? '' },
-            { header: 'OUTCOME', value: (e) => e.outcome },
-            { header: 'NAMESPACE', value: (e) => e.namespace ?? '' },
-            ...(wide
-              ? [
-                  { header: 'CLUSTER', value: (e: AuditEntry) => e.cluster ?? '' },
-                  { header: 'CONTEXT', value: (e: AuditEntry) => e.context ?? '' },
-                  { header: 'HOST', value: (e: AuditEntry) => e.host },
-                ]
-              : []),
-            {
-              header: 'DETAILS',
-              value: (e) => (typeof e.details?.error === 'string' ? e.details.error : ''),
-            },
-          ],
+          auditColumns(
+            (e) => e.target ?? '',
+            [
+              { header: 'NAMESPACE', value: (e) => e.namespace ?? '' },
+              ...(wide
+                ? [
+                    { header: 'CLUSTER', value: (e: AuditEntry) => e.cluster ?? '' },
+                    { header: 'CONTEXT', value: (e: AuditEntry) => e.context ?? '' },
+                    { header: 'HOST', value: (e: AuditEntry) => e.host },
+                  ]
+                : []),
+            ],
+          ),
           opts.namespace
             ? `no audit entries about namespace ${opts.namespace}`
             : 'the audit log is empty',

@@ -1,0 +1,48 @@
+/** The audit log as both audit commands show it: the chain check, and the table's columns. */
+import { verifyAuditLog, type AuditEntry, type Repository } from '@kubectl-backup/engine';
+import type { OutStream } from '../io.js';
+import { CliError } from './errors.js';
+import { formatTime } from './format.js';
+import type { Column } from './table.js';
+
+type VerifyResult = Awaited<ReturnType<typeof verifyAuditLog>>;
+
+/**
+ * Verifies the whole chain. `writeDocument` may print the result as a document (returning true);
+ * else an intact chain gets one line. A bad entry is an error naming it (exit 1).
+ */
+export async function verifyAuditChain(
+  repo: Repository,
+  out: OutStream,
+  writeDocument: (result: VerifyResult) => boolean,
+): Promise<void> {
+  const result = await verifyAuditLog(repo);
+  if (!writeDocument(result) && result.ok)
+    out.write(`audit log verified: ${result.entries} entries, chain intact\n`);
+  if (!result.ok) {
+    const bad = result.firstBad!;
+    throw new CliError(
+      `audit log verification failed at entry ${bad.seq} (${bad.key}): ${bad.reason}`,
+    );
+  }
+}
+
+/** SEQ, TIME, ACTOR, ACTION, TARGET, OUTCOME, then `middle`, then DETAILS (the error, if any). */
+export function auditColumns(
+  target: (e: AuditEntry) => string,
+  middle: Column<AuditEntry>[] = [],
+): Column<AuditEntry>[] {
+  return [
+    { header: 'SEQ', value: (e) => String(e.seq), right: true },
+    { header: 'TIME', value: (e) => formatTime(e.time) },
+    { header: 'ACTOR', value: (e) => e.actor },
+    { header: 'ACTION', value: (e) => e.action },
+    { header: 'TARGET', value: target },
+    { header: 'OUTCOME', value: (e) => e.outcome },
+    ...middle,
+    {
+      header: 'DETAILS',
+      value: (e) => (typeof e.details?.error === 'string' ? e.details.error : ''),
+    },
+  ];
+}
