@@ -6,13 +6,14 @@
 // incremental added to the repository, a restore (checked byte for byte against the source) and
 // peak RSS. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
 // line of output is one JSON object with the figures.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, rm, rmdir } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { hasTime, timedRun } from './timed-run.mjs';
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const { values: opt } = parseArgs({
@@ -26,31 +27,10 @@ const { values: opt } = parseArgs({
     'cpu-prof': { type: 'string' },
   },
 });
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MiB = 1 << 20;
 
-/** Runs a command; resolves with its wall time, stdout, peak RSS and CPU seconds (via /usr/bin/time). */
-async function run(cmd, args, env = process.env) {
-  const rssFile = join(work, '.rss');
-  const argv = TIME ? [TIME, '-f', '%M %U %S', '-o', rssFile, cmd, ...args] : [cmd, ...args];
-  const started = process.hrtime.bigint();
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const code = await new Promise((res, rej) => child.on('error', rej).on('close', res));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${stderr}`);
-  if (!TIME) return { seconds, stdout, rssBytes: null, cpuSeconds: null };
-  const [kib, user, sys] = (await readFile(rssFile, 'utf8'))
-    .trim()
-    .split('\n')
-    .pop()
-    .split(' ')
-    .map(Number);
-  return { seconds, stdout, rssBytes: kib * 1024, cpuSeconds: user + sys };
-}
+/** Runs a command (see timed-run.mjs). */
+const run = (cmd, args, env = process.env) => timedRun(cmd, args, { env, scratchDir: work });
 
 const sh = (script) => run('sh', ['-c', script]);
 /** Reads the data set once so both tools start from the same (warm) page cache. */
@@ -183,7 +163,7 @@ log(
     .join(' ')}`,
 );
 log(
-  `peak RSS and CPU time via ${TIME ? '/usr/bin/time' : 'process.resourceUsage() of our step runner (restic: n/a)'}`,
+  `peak RSS and CPU time via ${hasTime ? '/usr/bin/time' : 'process.resourceUsage() of our step runner (restic: n/a)'}`,
 );
 log(
   'page cache: not dropped; the data set is read once (find | xargs cat) and `sync`ed before each backup, so both sides read from a warm cache',

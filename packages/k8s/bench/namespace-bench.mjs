@@ -10,9 +10,8 @@
 // restore into a new namespace (the defaults: it waits for the Deployments to be ready); and
 // once through the built CLI (`kubectl-backup create`, into a repository of its own), a person's
 // end-to-end time. The last line of output is one JSON object with the figures.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LocalStorage, Repository } from '@kubectl-backup/engine';
 import { countKinds, mixFor, seedClient, seedNamespace, startKubeSim } from './namespace-seed.mjs';
+import { hasTime, timedRun } from '../../engine/bench/timed-run.mjs';
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const CLI = here('../../../kubectl-plugin/dist/bin.js');
@@ -68,7 +68,6 @@ const TARGETS = { backupSeconds: 10, restoreSeconds: 60, rebackupStoredPct: 1 };
 const NS = 'bench';
 const RESTORE_NS = 'bench-restore';
 const PASSWORD = 'bench-password';
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MiB = 1 << 20;
 
 const made = !opt.dir || !existsSync(opt.dir);
@@ -83,28 +82,8 @@ const load = () =>
     .join(' ');
 const profDir = (name) => (opt['cpu-prof'] ? resolve(opt['cpu-prof'], name) : undefined);
 
-/** Runs a command; resolves with its wall time, stdout, peak RSS and CPU seconds (via /usr/bin/time). */
-async function run(cmd, args, env = process.env) {
-  const rssFile = join(work, '.rss');
-  const argv = TIME ? [TIME, '-f', '%M %U %S', '-o', rssFile, cmd, ...args] : [cmd, ...args];
-  const started = process.hrtime.bigint();
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const code = await new Promise((res, rej) => child.on('error', rej).on('close', res));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${stderr}`);
-  if (!TIME) return { seconds, stdout, rssBytes: null, cpuSeconds: null };
-  const [kib, user, sys] = (await readFile(rssFile, 'utf8'))
-    .trim()
-    .split('\n')
-    .pop()
-    .split(' ')
-    .map(Number);
-  return { seconds, stdout, rssBytes: kib * 1024, cpuSeconds: user + sys };
-}
+/** Runs a command (see timed-run.mjs). */
+const run = (cmd, args, env = process.env) => timedRun(cmd, args, { env, scratchDir: work });
 
 /** A library step (namespace-step.mjs) in its own process; its JSON line is `result`. */
 async function step(name, ...args) {
@@ -176,7 +155,7 @@ log(
   `${cpus().length} CPUs, load average ${load()} (other processes share the CPUs: figures are noisier when it is high)`,
 );
 log(
-  `peak RSS and CPU time via ${TIME ? '/usr/bin/time' : 'process.resourceUsage() of the step runner'}`,
+  `peak RSS and CPU time via ${hasTime ? '/usr/bin/time' : 'process.resourceUsage() of the step runner'}`,
 );
 if (opt['cpu-prof'])
   log(`CPU profiles under ${resolve(opt['cpu-prof'])} (one directory per step, kube-sim included)`);
