@@ -4,17 +4,19 @@
  * authenticated and id-checked before a byte of it is written: corruption stops the restore with
  * an IntegrityError instead of producing a wrong file.
  */
-import { constants } from 'node:fs';
 import {
-  mkdir,
-  open as openFile,
-  rm,
-  symlink,
-  utimes,
-  chmod,
-  lutimes,
-  type FileHandle,
-} from 'node:fs/promises';
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  futimesSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError, IntegrityError, UsageError } from './errors.js';
@@ -23,20 +25,21 @@ import { packKey } from './pack.js';
 import { Progress } from './progress.js';
 import type { Repository } from './repository.js';
 import { findSnapshot } from './snapshots.js';
-import type { IndexEntry, NamedItem, ProgressListener, Snapshot, TreeNode } from './types.js';
-import { mapLimit } from './util/concurrency.js';
-import { DecodePool } from './pipeline/decode-pool.js';
+import type { IndexEntry, NamedItem, ProgressListener, Snapshot, Tree, TreeNode } from './types.js';
+import { mapLimit, Semaphore } from './util/concurrency.js';
+import type { RestoreFile } from './pipeline/protocol.js';
+import { RestorePool, type SpanJob } from './pipeline/restore-pool.js';
 
 export interface RestoreOptions {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
   /** Only restore paths (relative, `/`-separated) for which this returns true. */
   include?: (path: string, node: TreeNode) => boolean;
-  /** Packs read at once (default 3). */
+  /** Spans of packs (up to 4 MiB each) being restored at once (default: two per worker). */
   concurrency?: number;
-  /** Decode worker threads (default: one per CPU, at most 4; 0 decodes on this thread). */
+  /** Worker threads (default: one per CPU, at most 4; 0 restores on this thread). */
   workers?: number;
-  /** Files kept open at once (default 128). */
+  /** Files a worker keeps open at once (default 128). */
   maxOpenFiles?: number;
 }
 
@@ -48,15 +51,11 @@ export interface RestoreResult {
 
 const CREATE_NOFOLLOW =
   constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
 
 interface FileTarget {
   path: string;
   node: TreeNode;
-}
-
-interface Placement {
-  file: number;
-  offset: number;
 }
 
 /** Makes sure a name read from the repository cannot escape the restore target. */
@@ -80,26 +79,48 @@ export async function restoreDirectory(
   if (!snapshot.tree)
     throw new UsageError(`snapshot ${snapshot.id.slice(0, 8)} holds no directory tree`);
   const root = resolve(target);
-  await mkdir(root, { recursive: true });
+  mkdirSync(root, { recursive: true });
   const progress = new Progress('restore', options.onProgress);
   const files: FileTarget[] = [];
   const dirs: Array<{ path: string; node: TreeNode }> = [];
 
-  const walk = async (treeId: string, rel: string): Promise<void> => {
-    const tree = await repo.loadTree(treeId);
+  // Workers start while the trees are read; a directory's subtrees are read ahead (a few at once).
+  const pool = new RestorePool(repo, options.maxOpenFiles ?? 128, options.workers);
+  const treeReads = new Semaphore(16);
+  const loadTree = async (id: string): Promise<Tree> => {
+    const release = await treeReads.acquire();
+    try {
+      return await repo.loadTree(id);
+    } finally {
+      release();
+    }
+  };
+  const walk = async (pending: Promise<Tree>, rel: string): Promise<void> => {
+    const tree = await pending;
+    const subtrees = new Map<string, Promise<Tree>>();
+    for (const node of tree.nodes) {
+      if (node.type !== 'dir') continue;
+      const sub = loadTree(node.subtree!);
+      sub.catch(() => {}); // a failure surfaces where the subtree is walked
+      subtrees.set(node.name, sub);
+    }
     for (const node of tree.nodes) {
       assertSafeName(node.name);
       const relPath = rel ? `${rel}/${node.name}` : node.name;
       if (options.include && node.type !== 'dir' && !options.include(relPath, node)) continue;
       const abs = join(root, relPath);
       if (node.type === 'dir') {
-        await mkdir(abs, { recursive: true });
+        mkdirSync(abs, { recursive: true });
         dirs.push({ path: abs, node });
-        await walk(node.subtree!, relPath);
+        await walk(subtrees.get(node.name)!, relPath);
       } else if (node.type === 'symlink') {
-        await rm(abs, { force: true });
-        await symlink(node.target ?? '', abs);
-        await lutimes(abs, node.mtime / 1000, node.mtime / 1000).catch(() => {});
+        rmSync(abs, { force: true });
+        symlinkSync(node.target ?? '', abs);
+        try {
+          lutimesSync(abs, node.mtime / 1000, node.mtime / 1000);
+        } catch {
+          // Not every platform sets a symlink's own times.
+        }
       } else {
         files.push({ path: abs, node });
         progress.filesTotal++;
@@ -107,26 +128,87 @@ export async function restoreDirectory(
       }
     }
   };
-  await walk(snapshot.tree, '');
-
-  await writeFiles(repo, files, progress, options);
+  try {
+    await walk(loadTree(snapshot.tree), '');
+    await writeFiles(repo, pool, files, progress, options);
+  } finally {
+    await pool.close();
+  }
   // Deepest directories first, so setting a parent's mtime is not undone by its children.
   for (const { path, node } of dirs.reverse()) {
-    await chmod(path, node.mode);
-    await utimes(path, node.mtime / 1000, node.mtime / 1000);
+    chmodSync(path, node.mode);
+    utimesSync(path, node.mtime / 1000, node.mtime / 1000);
   }
   progress.finish();
   return { files: files.length, dirs: dirs.length, bytes: progress.bytesDone };
 }
 
-/** Writes all file contents, reading each pack once. */
+/** A span of a pack to restore, and the files it writes. */
+interface Span extends SpanJob {
+  /** Plaintext bytes the span holds (counted once per blob). */
+  plain: number;
+  files: number[];
+}
+
+/**
+ * Writes all file contents, reading each pack once, span by span: the spans go to worker threads
+ * that read, verify and write them (span-writer.ts). A file whose blobs all lie in one span is
+ * created and completed by the worker; the few others (large files) are created here first and
+ * completed here after their last span.
+ */
 async function writeFiles(
   repo: Repository,
+  pool: RestorePool,
   files: FileTarget[],
   progress: Progress,
   options: RestoreOptions,
 ): Promise<void> {
-  const byPack = new Map<string, Map<string, { entry: IndexEntry; places: Placement[] }>>();
+  const spans = planSpans(repo, files);
+  const spanCount = new Array<number>(files.length).fill(0);
+  for (const span of spans) for (const f of span.files) spanCount[f]!++;
+  const targets: RestoreFile[] = files.map(({ path, node }, i) => ({
+    path,
+    mode: node.mode,
+    mtime: node.mtime,
+    create: spanCount[i] === 1,
+  }));
+  // Files without content still need to exist (and be truncated); files spread over several
+  // spans are created before any worker writes to them.
+  for (let i = 0; i < files.length; i++) {
+    if (spanCount[i] === 1) continue;
+    closeSync(createFile(files[i]!.path));
+    if (spanCount[i] === 0) {
+      finishFile(files[i]!);
+      progress.filesDone++;
+    }
+  }
+  const local = repo.storage.localPath?.bind(repo.storage);
+  pool.setFiles(targets);
+  const left = spanCount.slice();
+  await mapLimit(spans, options.concurrency ?? Math.max(2, pool.size * 2), async (span) => {
+    if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
+    const { plain: _plain, files: spanFiles, ...job } = span;
+    const key = packKey(span.packId);
+    if (local) job.pack = local(key);
+    else {
+      // A copy the worker may own: a storage can return views of buffers it keeps.
+      const range = { offset: span.offset, length: span.length };
+      job.data = new Uint8Array(await repo.storage.get(key, range));
+    }
+    progress.bytesDone += await pool.restore(job);
+    for (const f of spanFiles) {
+      if (--left[f]! > 0) continue;
+      if (spanCount[f]! > 1) finishFile(files[f]!);
+      progress.filesDone++;
+      progress.currentItem = files[f]!.path;
+    }
+    progress.tick();
+  });
+}
+
+/** The spans to read, pack by pack, with every place their blobs go to. */
+function planSpans(repo: Repository, files: FileTarget[]): Span[] {
+  const byPack = new Map<string, Map<string, { entry: IndexEntry; places: number[] }>>();
   files.forEach(({ node }, fileNo) => {
     let offset = 0;
     for (const id of node.content ?? []) {
@@ -139,7 +221,7 @@ async function writeFiles(
       if (!blobs) byPack.set(entry.pack, (blobs = new Map()));
       let slot = blobs.get(id);
       if (!slot) blobs.set(id, (slot = { entry, places: [] }));
-      slot.places.push({ file: fileNo, offset });
+      slot.places.push(fileNo, offset);
       offset += entry.plainLength;
     }
     if (offset !== node.size) {
@@ -148,81 +230,56 @@ async function writeFiles(
       );
     }
   });
-
-  const handles = new HandleCache(files, options.maxOpenFiles ?? 128);
-  const pool = new DecodePool(repo, options.workers);
-  try {
-    // Files without content still need to exist (and be truncated).
-    for (let i = 0; i < files.length; i++) {
-      if (!files[i]!.node.content?.length) {
-        await handles.use(i, async () => {});
-        await handles.finish(i);
-        progress.filesDone++;
-      }
-    }
-    const remaining = files.map((f) => f.node.content?.length ?? 0);
-    await mapLimit([...byPack], options.concurrency ?? 3, async ([packId, blobs]) => {
-      if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
-      const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
-      for await (const decoded of readBlobs(
-        repo,
-        pool,
+  const spans: Span[] = [];
+  for (const [packId, blobs] of byPack) {
+    const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
+    for (const { start, end, group } of packSpans(slots.map((s) => s.entry))) {
+      const spanFiles = new Set<number>();
+      let plain = 0;
+      const spanBlobs = group.map((entry) => {
+        const { places } = blobs.get(entry.id)!;
+        for (let p = 0; p < places.length; p += 2) spanFiles.add(places[p]!);
+        plain += entry.plainLength;
+        return {
+          id: entry.id,
+          offset: entry.offset - start,
+          length: entry.length,
+          plain: entry.plainLength,
+          places,
+        };
+      });
+      spans.push({
         packId,
-        slots.map((s) => s.entry),
-      )) {
-        const placed = decoded.flatMap(({ entry, plain }) =>
-          blobs.get(entry.id)!.places.map((place) => ({ ...place, plain })),
-        );
-        // One vectored write per run of adjacent blobs of a file, the runs of a span at once.
-        await Promise.all(
-          writeRuns(placed).map(async (run) => {
-            await handles.use(run.file, (h) => h.writev(run.buffers, run.offset).then(() => {}));
-            progress.bytesDone += run.bytes;
-            progress.currentItem = files[run.file]!.path;
-            remaining[run.file]! -= run.buffers.length;
-            if (remaining[run.file] === 0) {
-              progress.filesDone++;
-              await handles.finish(run.file);
-            }
-          }),
-        );
-        progress.tick();
-      }
-    });
-  } finally {
-    await handles.closeAll();
-    await pool.close();
-  }
-}
-
-interface WriteRun {
-  file: number;
-  offset: number;
-  buffers: Uint8Array[];
-  bytes: number;
-}
-
-/** Groups blob placements into runs of adjacent ranges of one file (at most 1024 buffers each). */
-function writeRuns(placed: Array<Placement & { plain: Uint8Array }>): WriteRun[] {
-  placed.sort((a, b) => a.file - b.file || a.offset - b.offset);
-  const runs: WriteRun[] = [];
-  let run: WriteRun | undefined;
-  for (const p of placed) {
-    if (
-      run &&
-      run.file === p.file &&
-      run.offset + run.bytes === p.offset &&
-      run.buffers.length < 1024
-    ) {
-      run.buffers.push(p.plain);
-      run.bytes += p.plain.length;
-    } else {
-      runs.push(
-        (run = { file: p.file, offset: p.offset, buffers: [p.plain], bytes: p.plain.length }),
-      );
+        offset: start,
+        length: end - start,
+        blobs: spanBlobs,
+        plain,
+        files: [...spanFiles],
+      });
     }
   }
-  return runs;
+  return spans;
+}
+
+/** Creates (truncates) a target file; whatever is in the way is replaced, never followed. */
+function createFile(path: string): number {
+  try {
+    return openSync(path, CREATE_NOFOLLOW, 0o600);
+  } catch {
+    rmSync(path, { force: true });
+    return openSync(path, 'wx', 0o600);
+  }
+}
+
+/** Sets a complete file's mode and times through a descriptor (symlinks are not followed). */
+function finishFile({ path, node }: FileTarget): void {
+  const fd = openSync(path, WRITE_NOFOLLOW);
+  try {
+    fchmodSync(fd, node.mode);
+    futimesSync(fd, node.mtime / 1000, node.mtime / 1000);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The spans of a pack to read: neighbours coalesced into one range when the gaps are small. */
@@ -249,113 +306,6 @@ function packSpans(
     i = j;
   }
   return spans;
-}
-
-/**
- * Reads and decodes the given blobs of one pack span by span, the next span already on its way
- * while the caller writes the current one.
- */
-async function* readBlobs(
-  repo: Repository,
-  pool: DecodePool,
-  packId: string,
-  entries: IndexEntry[],
-): AsyncGenerator<Array<{ entry: IndexEntry; plain: Uint8Array }>> {
-  const load = ({ start, end, group }: ReturnType<typeof packSpans>[number]) =>
-    repo.storage
-      .get(packKey(packId), { offset: start, length: end - start })
-      .then((span) =>
-        pool.decode(
-          span,
-          group.map((e) => ({ id: e.id, offset: e.offset - start, length: e.length })),
-        ),
-      )
-      .then((plains) => group.map((entry, k) => ({ entry, plain: plains[k]! })));
-  const spans = packSpans(entries);
-  let next = spans.length ? load(spans[0]!) : undefined;
-  for (let i = 0; next; i++) {
-    const current = next;
-    next = i + 1 < spans.length ? load(spans[i + 1]!) : undefined;
-    // A failure of the prefetched span surfaces when it is awaited, not as an unhandled rejection.
-    next?.catch(() => {});
-    yield await current;
-  }
-}
-
-/** Open file handles, bounded; a file is created (truncated) the first time it is opened. */
-class HandleCache {
-  private readonly open = new Map<number, Promise<FileHandle>>();
-  private readonly created = new Set<number>();
-  private readonly users = new Map<number, number>();
-  constructor(
-    private readonly files: FileTarget[],
-    private readonly limit: number,
-  ) {}
-
-  async use<T>(file: number, fn: (h: FileHandle) => Promise<T>): Promise<T> {
-    let handle = this.open.get(file);
-    if (!handle) {
-      // Check-and-set without an await in between: concurrent users share one open.
-      const path = this.files[file]!.path;
-      const first = !this.created.has(file);
-      this.created.add(file);
-      // On first open, whatever is in the way (an old file, a symlink) is replaced, never followed.
-      handle = first
-        ? openFile(path, CREATE_NOFOLLOW, 0o600).catch(() =>
-            rm(path, { force: true }).then(() => openFile(path, 'wx', 0o600)),
-          )
-        : openFile(path, 'r+');
-      this.open.set(file, handle);
-    }
-    // Counted as a user before any await, so nobody evicts the handle from under this write.
-    this.users.set(file, (this.users.get(file) ?? 0) + 1);
-    try {
-      await this.evict(file);
-      return await fn(await handle);
-    } finally {
-      this.users.set(file, this.users.get(file)! - 1);
-    }
-  }
-
-  /** The file is complete: mode and times are set through the open handle, then it is closed. */
-  async finish(file: number): Promise<void> {
-    const handle = this.open.get(file);
-    if (!handle) return;
-    this.open.delete(file);
-    const h = await handle;
-    const { mode, mtime } = this.files[file]!.node;
-    try {
-      await h.chmod(mode);
-      await h.utimes(mtime / 1000, mtime / 1000);
-    } finally {
-      await h.close();
-    }
-  }
-
-  async release(file: number): Promise<void> {
-    const handle = this.open.get(file);
-    if (!handle || this.users.get(file)) return;
-    this.open.delete(file);
-    await (await handle).close();
-  }
-
-  private async evict(keep: number): Promise<void> {
-    if (this.open.size <= this.limit) return;
-    for (const file of this.open.keys()) {
-      if (file !== keep && !this.users.get(file)) {
-        await this.release(file);
-        if (this.open.size <= this.limit) return;
-      }
-    }
-  }
-
-  async closeAll(): Promise<void> {
-    for (const file of [...this.open.keys()]) {
-      const handle = this.open.get(file);
-      this.open.delete(file);
-      await handle?.then((h) => h.close()).catch(() => {});
-    }
-  }
 }
 
 // ---- named items ----

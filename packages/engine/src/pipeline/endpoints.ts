@@ -77,7 +77,14 @@ export function threadEndpoint(
   worker.on('message', receive);
   worker.on('error', (err) => receive({ t: 'error', message: err.message }));
   return {
-    post: batching((batch, transfer) => worker.postMessage(batch, transfer)),
+    post: batching((batch, transfer) => {
+      try {
+        worker.postMessage(batch, transfer);
+      } catch (err) {
+        // E.g. a buffer that cannot be transferred: the owner fails instead of waiting forever.
+        receive({ t: 'error', message: (err as Error).message });
+      }
+    }),
     async close() {
       await worker.terminate();
     },

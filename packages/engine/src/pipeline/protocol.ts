@@ -30,13 +30,37 @@ export type ToWorker =
   | { t: 'flush' }
   /** The buffer of an uploaded pack, given back for the next one. */
   | { t: 'recycle'; buffer: ArrayBuffer }
-  /** Authenticate, decompress and id-check blobs lying at the given offsets of `data` (restore). */
-  | {
-      t: 'decode';
-      req: number;
-      data: Uint8Array;
-      blobs: Array<{ id: string; offset: number; length: number }>;
-    };
+  /** The target files of a restore; spans refer to them by index. */
+  | { t: 'files'; files: RestoreFile[]; maxOpenFiles: number }
+  | SpanRequest;
+
+/** A file a restore writes (see span-writer.ts). */
+export interface RestoreFile {
+  path: string;
+  mode: number;
+  mtime: number;
+  /**
+   * All its blobs are in one span: the worker given that span creates the file, and sets its
+   * mode and times after the last write. Otherwise the main thread does both.
+   */
+  create: boolean;
+}
+
+/**
+ * Restore the blobs of one span of a pack into the target files: read the span from the pack
+ * file `pack` (a local path), or take `data` (the span's bytes, transferred).
+ */
+export interface SpanRequest {
+  t: 'span';
+  req: number;
+  packId: string;
+  pack?: string;
+  offset: number;
+  length: number;
+  data?: Uint8Array;
+  /** Offsets relative to the span; `places` is a flat list of (file index, file offset). */
+  blobs: Array<{ id: string; offset: number; length: number; plain: number; places: number[] }>;
+}
 
 export interface ChunkRef {
   id: string;
@@ -56,7 +80,13 @@ export type FromWorker =
   /** A finished data pack: `data` is a whole buffer of its own (transferred). */
   | { t: 'pack'; data: Uint8Array; rows: PackHeaderRow[] }
   | { t: 'flushed' }
-  | { t: 'decoded'; req: number; plains: Uint8Array[]; error?: string }
+  /** A span restored: its plaintext bytes, or what went wrong. */
+  | {
+      t: 'span';
+      req: number;
+      bytes: number;
+      error?: { message: string; integrity: boolean; code?: string };
+    }
   | { t: 'error'; message: string };
 
 export interface Outgoing<M> {

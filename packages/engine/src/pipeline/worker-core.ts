@@ -2,14 +2,16 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createArenaCutFinder, gearTable, type ArenaCutFinder } from '../chunker.js';
 import { createZstdCodec, type Codec } from '../compression.js';
-import { contentId, open } from '../crypto.js';
+import { contentId } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
 import { PackWriter } from '../pack.js';
+import { SpanWriter } from './span-writer.js';
 import type {
   ChunkRef,
   ChunkResult,
   FromWorker,
   Outgoing,
+  SpanRequest,
   ToWorker,
   WorkerInit,
 } from './protocol.js';
@@ -65,6 +67,7 @@ export class WorkerCore {
   private results: ChunkResult[] = [];
   private readonly packer: PackWriter;
   private readonly packSize: number;
+  private spanWriter?: SpanWriter;
 
   constructor(
     init: WorkerInit,
@@ -99,7 +102,8 @@ export class WorkerCore {
       } else if (msg.t === 'resolve') this.resolve(msg.store, msg.drop);
       else if (msg.t === 'flush') this.flush();
       else if (msg.t === 'recycle') this.packer.recycle(msg.buffer);
-      else if (msg.t === 'decode') this.decode(msg);
+      else if (msg.t === 'files') this.restorer().setFiles(msg.files, msg.maxOpenFiles);
+      else if (msg.t === 'span') this.span(msg);
     }
   }
 
@@ -107,31 +111,33 @@ export class WorkerCore {
     this.closed = true;
   }
 
-  private decode(msg: Extract<ToWorker, { t: 'decode' }>): void {
+  /** Restores one span (restore work); answers with its bytes or its error. */
+  private span(req: SpanRequest): void {
     try {
-      const plains = msg.blobs.map(({ id, offset, length }) => {
-        const what = `blob ${id}`;
-        const plain = this.codec.unpack(
-          open(this.encKey, msg.data.subarray(offset, offset + length), what),
-          what,
-        );
-        if (contentId(this.idKey, plain) !== id)
-          throw new IntegrityError(`${what}: content does not match its id`);
-        // Plaintext that is a view of the message's buffer (a raw blob) is copied so it can move.
-        return plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength
-          ? plain
-          : Uint8Array.prototype.slice.call(plain);
-      });
-      this.send({
-        msg: { t: 'decoded', req: msg.req, plains },
-        transfer: plains.map((p) => p.buffer as ArrayBuffer),
-      });
+      const bytes = this.restorer().write(req);
+      this.send({ msg: { t: 'span', req: req.req, bytes }, transfer: [] });
     } catch (err) {
+      const { message, code } = err as { message: string; code?: unknown };
+      const integrity = err instanceof IntegrityError;
       this.send({
-        msg: { t: 'decoded', req: msg.req, plains: [], error: (err as Error).message },
+        msg: {
+          t: 'span',
+          req: req.req,
+          bytes: 0,
+          error: {
+            message: integrity ? message.replace(/^integrity check failed: /, '') : message,
+            integrity,
+            ...(!integrity && typeof code === 'string' ? { code } : {}),
+          },
+        },
         transfer: [],
       });
     }
+  }
+
+  private restorer(): SpanWriter {
+    this.spanWriter ??= new SpanWriter(this.idKey, this.encKey);
+    return this.spanWriter;
   }
 
   /** Works through queued file regions and stream pieces, one after another. */

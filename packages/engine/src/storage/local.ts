@@ -143,6 +143,11 @@ export class LocalStorage implements Storage {
 
   async close(): Promise<void> {}
 
+  localPath(key: string): string {
+    assertValidKey(key);
+    return this.pathOf(key);
+  }
+
   /** Absolute path of a (validated) key. */
   private pathOf(key: string): string {
     const p = path.join(this.root, ...key.split('/'));

@@ -8,9 +8,12 @@ import type { ByteRange, ObjectInfo, Storage } from './types.js';
 
 export class ReadOnlyStorage implements Storage {
   readonly location: string;
+  readonly localPath?: (key: string) => string;
 
   constructor(readonly inner: Storage) {
     this.location = inner.location;
+    // Reading an object's file directly is reading too.
+    if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
   }
 
   get(key: string, range?: ByteRange): Promise<Buffer> {

@@ -41,6 +41,12 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /**
+   * Optional: the path of the plain file holding `key`, for backends that keep each object in a
+   * file of its own (the directory backend), so worker threads can read objects directly. The
+   * file may not exist. Wrappers that must see every read (fault injection) do not offer it.
+   */
+  localPath?(key: string): string;
   /** Releases connections and handles. */
   close(): Promise<void>;
 }

@@ -1,0 +1,254 @@
+/**
+ * The restore work of a worker thread: read one span of a pack (from the pack file itself when
+ * the storage is a directory, else from the bytes sent along), authenticate, decompress and
+ * id-check its blobs one by one, and write them into the target files with synchronous writes
+ * (cheaper than a trip through the thread pool for page-cache writes). Blobs adjacent in a file
+ * are decompressed next to each other into one buffer and written with one call; nothing is
+ * written before the blob it comes from has been authenticated and its id recomputed.
+ */
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  futimesSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import zstd from 'zstd-napi/binding.js';
+import { CODEC_RAW, CODEC_ZSTD } from '../compression.js';
+import { contentId, open } from '../crypto.js';
+import { IntegrityError } from '../errors.js';
+import type { RestoreFile, SpanRequest } from './protocol.js';
+
+const CREATE_NOFOLLOW =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
+/** A run of adjacent blobs is written once it holds this many bytes. */
+const RUN_BYTES = 1 << 20;
+
+/** An I/O failure while restoring (as opposed to an integrity failure). */
+export class RestoreIoError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export class SpanWriter {
+  private files: RestoreFile[] = [];
+  /** Files this worker created already (reopened without truncation). */
+  private readonly created = new Set<number>();
+  private readonly fds = new Map<number, number>();
+  private spanBuf = Buffer.alloc(0);
+  private run = Buffer.allocUnsafeSlow(RUN_BYTES * 2);
+  private runFile = -1;
+  private runStart = 0;
+  private runLength = 0;
+  private readonly dctx = new zstd.DCtx();
+
+  private maxOpenFiles = 64;
+
+  constructor(
+    private readonly idKey: Buffer,
+    private readonly encKey: Buffer,
+  ) {}
+
+  setFiles(files: RestoreFile[], maxOpenFiles: number): void {
+    this.files = files;
+    this.maxOpenFiles = Math.max(1, maxOpenFiles);
+    this.created.clear();
+  }
+
+  /** Restores the blobs of one span; returns the plaintext bytes written. */
+  write(req: SpanRequest): number {
+    const span = req.data ?? this.readSpan(req);
+    // Placements left in this span per file: a file is closed (and completed) after its last.
+    const left = new Map<number, number>();
+    for (const blob of req.blobs) {
+      for (let p = 0; p < blob.places.length; p += 2) {
+        const file = blob.places[p]!;
+        left.set(file, (left.get(file) ?? 0) + 1);
+      }
+    }
+    let bytes = 0;
+    try {
+      for (const blob of req.blobs) {
+        const [file, offset] = [blob.places[0]!, blob.places[1]!];
+        if (
+          this.runFile !== file ||
+          this.runStart + this.runLength !== offset ||
+          this.runLength + blob.plain > RUN_BYTES
+        ) {
+          this.flushRun();
+          this.runFile = file;
+          this.runStart = offset;
+        }
+        const at = this.decodeInto(blob, span);
+        this.runLength += blob.plain;
+        bytes += blob.plain;
+        // Further places of the same blob (duplicate content) are written from the run.
+        for (let p = 2; p < blob.places.length; p += 2) {
+          const other = blob.places[p]!;
+          this.writeAt(other, this.run, at, blob.plain, blob.places[p + 1]!);
+          this.placed(other, left);
+        }
+        this.placed(file, left);
+      }
+      this.flushRun();
+    } finally {
+      this.runFile = -1;
+      this.runLength = 0;
+      this.closeAll();
+    }
+    return bytes;
+  }
+
+  private readSpan(req: SpanRequest): Buffer {
+    if (this.spanBuf.length < req.length) this.spanBuf = Buffer.allocUnsafeSlow(req.length);
+    let fd: number;
+    try {
+      fd = openSync(req.pack!, 'r');
+    } catch (err) {
+      throw ioError(err, `cannot read pack ${req.packId}`);
+    }
+    try {
+      let done = 0;
+      while (done < req.length) {
+        const n = readSync(fd, this.spanBuf, done, req.length - done, req.offset + done);
+        if (n === 0) throw new IntegrityError(`pack ${req.packId}: shorter than its index says`);
+        done += n;
+      }
+    } catch (err) {
+      if (err instanceof IntegrityError) throw err;
+      throw ioError(err, `cannot read pack ${req.packId}`);
+    } finally {
+      closeSync(fd);
+    }
+    return this.spanBuf.subarray(0, req.length);
+  }
+
+  /**
+   * Authenticates a blob, puts its plaintext at the end of the run and checks its id; returns
+   * the plaintext's offset in the run buffer.
+   */
+  private decodeInto(blob: SpanRequest['blobs'][number], span: Uint8Array): number {
+    const what = `blob ${blob.id}`;
+    const payload = open(this.encKey, span.subarray(blob.offset, blob.offset + blob.length), what);
+    if (this.run.length < this.runLength + blob.plain) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.runLength + blob.plain, RUN_BYTES * 2));
+      this.run.copy(grown, 0, 0, this.runLength);
+      this.run = grown;
+    }
+    const at = this.runLength;
+    const dest = this.run.subarray(at, at + blob.plain);
+    const codec = payload[0];
+    const body = payload.subarray(1);
+    if (codec === CODEC_RAW) {
+      if (body.length !== blob.plain) throw new IntegrityError(`${what}: wrong length`);
+      body.copy(dest);
+    } else if (codec === CODEC_ZSTD) {
+      let n: number;
+      try {
+        n = this.dctx.decompress(dest, body);
+      } catch (cause) {
+        throw new IntegrityError(`${what}: zstd payload does not decompress`, { cause });
+      }
+      if (n !== blob.plain) throw new IntegrityError(`${what}: wrong length`);
+    } else throw new IntegrityError(`${what}: unknown codec ${codec}`);
+    if (contentId(this.idKey, dest) !== blob.id)
+      throw new IntegrityError(`${what}: content does not match its id`);
+    return at;
+  }
+
+  private flushRun(): void {
+    if (this.runLength) this.writeAt(this.runFile, this.run, 0, this.runLength, this.runStart);
+    this.runLength = 0;
+  }
+
+  private writeAt(file: number, buf: Buffer, from: number, length: number, position: number): void {
+    const fd = this.fd(file);
+    try {
+      let done = 0;
+      while (done < length) done += writeSync(fd, buf, from + done, length - done, position + done);
+    } catch (err) {
+      throw ioError(err, `cannot write ${this.files[file]!.path}`);
+    }
+  }
+
+  /**
+   * One more placement of `file` written: after its last one here, the file is closed — and
+   * completed if this worker created it (then every blob of the file was in this span).
+   */
+  private placed(file: number, left: Map<number, number>): void {
+    const n = left.get(file)! - 1;
+    left.set(file, n);
+    if (n > 0) return;
+    if (this.runFile === file) this.flushRun();
+    const fd = this.fds.get(file);
+    if (fd === undefined) return;
+    this.fds.delete(file);
+    try {
+      const { create, mode, mtime } = this.files[file]!;
+      if (create) {
+        // Mode and times through the open descriptor, after the last write.
+        fchmodSync(fd, mode);
+        futimesSync(fd, mtime / 1000, mtime / 1000);
+      }
+    } catch (err) {
+      throw ioError(err, `cannot set mode and times of ${this.files[file]!.path}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * The descriptor of a target file. A file this worker creates is created on first use (whatever
+   * is in the way — an old file, a symlink — is replaced, never followed); others were created
+   * by the main thread and are opened without following symlinks.
+   */
+  private fd(file: number): number {
+    let fd = this.fds.get(file);
+    if (fd !== undefined) return fd;
+    if (this.fds.size >= this.maxOpenFiles) {
+      for (const [f, d] of this.fds) {
+        if (f === this.runFile) continue;
+        this.fds.delete(f);
+        closeSync(d);
+        break;
+      }
+    }
+    const { path, create } = this.files[file]!;
+    try {
+      if (create && !this.created.has(file)) {
+        this.created.add(file);
+        try {
+          fd = openSync(path, CREATE_NOFOLLOW, 0o600);
+        } catch {
+          rmSync(path, { force: true });
+          fd = openSync(path, 'wx', 0o600);
+        }
+      } else fd = openSync(path, WRITE_NOFOLLOW);
+    } catch (err) {
+      throw ioError(err, `cannot open ${path}`);
+    }
+    this.fds.set(file, fd);
+    return fd;
+  }
+
+  private closeAll(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+function ioError(err: unknown, what: string): RestoreIoError {
+  const code = (err as { code?: unknown }).code;
+  return new RestoreIoError(
+    `${what}: ${(err as Error).message}`,
+    typeof code === 'string' ? code : undefined,
+  );
+}
