@@ -51,7 +51,22 @@ export const backupPlugin = createBackendPlugin({
         const repositories = new RepositoryPool(config.repositories);
         const clusters = new ClusterPool(config.clusters);
         const queries = new QueryStore(knex);
-        const ingest = createIngestService({ repositories, store: new IngestStore(knex), logger });
+        const ingest = createIngestService({
+          repositories,
+          store: new IngestStore(knex),
+          logger,
+          onResult: (r) => {
+            if (
+              r.backupsAdded +
+                r.backupsRemoved +
+                r.restoresAdded +
+                r.restoresRemoved +
+                r.auditAdded >
+              0
+            )
+              queries.changed();
+          },
+        });
         const operations = createOperationService({
           store: new OperationStore(knex),
           repositories,

@@ -11,6 +11,7 @@ import type {
   RestoreDetails,
   RestoreSummary,
 } from '@kubectl-backup/plugin-backup-common';
+import { CountCache } from './CountCache.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
 
@@ -124,18 +125,22 @@ function toAudit(r: Row): AuditEvent {
 }
 
 async function page<T>(
+  counts: CountCache,
   q: Knex.QueryBuilder,
   p: PageRequest,
   map: (r: Row) => T,
   order: (q: Knex.QueryBuilder) => void,
 ): Promise<Page<T>> {
-  const [{ count }] = (await q.clone().clearSelect().clearOrder().count({ count: '*' })) as Array<{
-    count: unknown;
-  }>;
+  const countQuery = q.clone().clearSelect().clearOrder().count({ count: '*' });
   const rows = q.clone();
   order(rows);
-  const items = ((await rows.offset(p.offset).limit(p.limit)) as Row[]).map(map);
-  return { items, total: num(count), offset: p.offset, limit: p.limit };
+  const [total, found] = await Promise.all([
+    counts.count(countQuery, async () =>
+      num(((await countQuery) as Array<{ count: unknown }>)[0]?.count),
+    ),
+    rows.offset(p.offset).limit(p.limit) as Promise<Row[]>,
+  ]);
+  return { items: found.map(map), total, offset: p.offset, limit: p.limit };
 }
 
 export interface TargetStats {
@@ -146,7 +151,14 @@ export interface TargetStats {
 }
 
 export class QueryStore {
+  private readonly counts = new CountCache();
+
   constructor(private readonly knex: Knex) {}
+
+  /** Forgets cached list totals (after the ingest wrote). */
+  changed(): void {
+    this.counts.clear();
+  }
 
   async listBackups(
     f: TargetFilter & { namespace?: string; cluster?: string },
@@ -158,7 +170,7 @@ export class QueryStore {
     whereCommon(q, f, 'namespace', 'cluster');
     if (f.namespace) q.where('namespace', f.namespace);
     if (f.cluster) q.where('cluster', f.cluster);
-    return page(q, p, toBackup, (rows) =>
+    return page(this.counts, q, p, toBackup, (rows) =>
       rows.orderBy([
         { column: SORT_COLUMNS[sort], order },
         { column: 'snapshot', order },
@@ -214,19 +226,21 @@ export class QueryStore {
   async targetStats(target: BackupTarget): Promise<TargetStats> {
     const q = this.knex('backups');
     whereTargets(q, [target], 'namespace', 'cluster');
-    const [agg] = (await q
-      .clone()
-      .select(
-        this.knex.raw('count(*) as n, sum(size_total) as logical, sum(stored_added) as stored'),
-      )) as Row[];
-    const last = (await q
-      .clone()
-      .select('*')
-      .orderBy([
-        { column: 'time', order: 'desc' },
-        { column: 'snapshot', order: 'desc' },
-      ])
-      .first()) as Row | undefined;
+    const [[agg], last] = (await Promise.all([
+      q
+        .clone()
+        .select(
+          this.knex.raw('count(*) as n, sum(size_total) as logical, sum(stored_added) as stored'),
+        ),
+      q
+        .clone()
+        .select('*')
+        .orderBy([
+          { column: 'time', order: 'desc' },
+          { column: 'snapshot', order: 'desc' },
+        ])
+        .first(),
+    ])) as [Row[], Row | undefined];
     return compact({
       count: num(agg?.n),
       logicalBytes: num(agg?.logical),
@@ -253,7 +267,7 @@ export class QueryStore {
     const q = this.knex('restores').select('*');
     whereCommon(q, f, 'target_namespace', 'cluster');
     if (f.outcome) q.where('outcome', f.outcome);
-    return page(q, p, toRestore, (rows) =>
+    return page(this.counts, q, p, toRestore, (rows) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'snapshot', order: 'desc' },
@@ -299,7 +313,7 @@ export class QueryStore {
     if (f.actor) q.where('actor', f.actor);
     if (f.action) q.where('action', f.action);
     if (f.outcome) q.where('outcome', f.outcome);
-    return page(q, p, toAudit, (rows) =>
+    return page(this.counts, q, p, toAudit, (rows) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'repository' },

@@ -4,7 +4,7 @@
  * (POSTGRES_15 then makes a fresh database per `init`). BACKUP_TEST_NO_POSTGRES=1 skips it
  * (the suites then run on SQLite only).
  */
-import { startTestPostgres, type TestPostgres } from './postgres.js';
+import { startTestPostgres, type TestPostgres } from '../testing/postgres.js';
 
 export const PG_ENV = 'BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING';
 let pg: TestPostgres | undefined;

@@ -39,12 +39,13 @@ describe.each(databases.eachSupportedId())('ingest (%s)', (databaseId) => {
     const repositories = new RepositoryPool([
       { name: 'main', url: fx.repoDir, password: PASSWORD },
     ]);
+    queries = new QueryStore(knex);
     ingest = createIngestService({
       repositories,
       store: new IngestStore(knex),
       logger: mockServices.logger.mock(),
+      onResult: () => queries.changed(),
     });
-    queries = new QueryStore(knex);
   });
 
   afterAll(async () => {

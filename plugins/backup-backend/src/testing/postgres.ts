@@ -2,6 +2,7 @@
  * A throwaway PostgreSQL cluster for tests: `initdb` into a temporary directory and `pg_ctl start`
  * on a free port with its socket in that directory, as the `postgres` user when running as root
  * (PostgreSQL refuses to run as root). Binaries from /usr/lib/postgresql/<15|16|…>/bin, else PATH.
+ * Used by the tests' global setup and by the benchmark (built into dist/testing/, not exported).
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
