@@ -57,7 +57,7 @@ export class PackWriter {
 
   /** Takes back the buffer of a pack this writer finished, once nobody uses it any more. */
   recycle(buffer: ArrayBuffer): void {
-    if (this.spare.length < 2 && buffer.byteLength >= this.initialCapacity) this.spare.push(buffer);
+    if (!this.spare.length && buffer.byteLength >= this.initialCapacity) this.spare.push(buffer);
   }
 
   get bytes(): number {

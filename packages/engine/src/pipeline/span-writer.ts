@@ -20,6 +20,7 @@ import zstd from 'zstd-napi/binding.js';
 import { CODEC_RAW, CODEC_ZSTD } from '../compression.js';
 import { contentId, open } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
+import { gcNudger } from './gc-nudge.js';
 import type { RestoreFile, SpanRequest } from './protocol.js';
 
 const CREATE_NOFOLLOW =
@@ -49,6 +50,7 @@ export class SpanWriter {
   private runStart = 0;
   private runLength = 0;
   private readonly dctx = new zstd.DCtx();
+  private readonly nudge = gcNudger();
 
   private maxOpenFiles = 64;
 
@@ -138,6 +140,7 @@ export class SpanWriter {
   private decodeInto(blob: SpanRequest['blobs'][number], span: Uint8Array): number {
     const what = `blob ${blob.id}`;
     const payload = open(this.encKey, span.subarray(blob.offset, blob.offset + blob.length), what);
+    this.nudge(payload.length);
     if (this.run.length < this.runLength + blob.plain) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.runLength + blob.plain, RUN_BYTES * 2));
       this.run.copy(grown, 0, 0, this.runLength);

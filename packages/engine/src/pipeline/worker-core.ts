@@ -5,6 +5,7 @@ import { createZstdCodec, type Codec } from '../compression.js';
 import { contentId } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
 import { PackWriter } from '../pack.js';
+import { gcNudger } from './gc-nudge.js';
 import { SpanWriter } from './span-writer.js';
 import type {
   ChunkRef,
@@ -17,7 +18,7 @@ import type {
 } from './protocol.js';
 
 /** Bytes read from a file per step; between steps the worker answers the main thread. */
-const SEGMENT = 4 << 20;
+const SEGMENT = 2 << 20;
 /**
  * The arena (the chunk finder's memory) is cut into this many slots of a segment plus a maximal
  * chunk each. Chunks stay where they were read until the main thread's verdict; a slot is reused
@@ -68,6 +69,7 @@ export class WorkerCore {
   private readonly packer: PackWriter;
   private readonly packSize: number;
   private spanWriter?: SpanWriter;
+  private readonly nudge = gcNudger();
 
   constructor(
     init: WorkerInit,
@@ -315,6 +317,7 @@ export class WorkerCore {
       if (!held) continue;
       const { codec, body } = this.codec.encode(held.data);
       this.packer.addPayload(id, 'data', this.encKey, codec, body, held.data.length);
+      this.nudge(body.length);
       this.release(id);
       if (this.packer.bytes >= this.packSize) this.handOverPack();
     }
