@@ -50,14 +50,28 @@ export class PackWriter {
   private size = 0;
   /** Buffers of finished packs given back (`recycle`), used before allocating new ones. */
   private readonly spare: ArrayBuffer[] = [];
+  /** Buffers this writer allocated and still counts: the one filled, handed-over ones, spares. */
+  private buffers = 0;
 
-  constructor(private readonly initialCapacity = 1 << 20) {
+  /**
+   * With `maxBuffers`, the writer allocates at most that many buffers; the buffers of finished
+   * packs come back through `recycle`, and `ready` is false while none is at hand.
+   */
+  constructor(
+    private readonly initialCapacity = 1 << 20,
+    private readonly maxBuffers = Infinity,
+  ) {
     this.buf = Buffer.allocUnsafe(0);
+  }
+
+  /** False while a new pack needs a buffer and every one this writer may have is away. */
+  get ready(): boolean {
+    return this.buf.length > 0 || this.spare.length > 0 || this.buffers < this.maxBuffers;
   }
 
   /** Takes back the buffer of a pack this writer finished, once nobody uses it any more. */
   recycle(buffer: ArrayBuffer): void {
-    if (!this.spare.length && buffer.byteLength >= this.initialCapacity) this.spare.push(buffer);
+    this.spare.push(buffer);
   }
 
   get bytes(): number {
@@ -117,10 +131,14 @@ export class PackWriter {
   private reserve(extra: number): void {
     const need = this.size + extra;
     if (need <= this.buf.length) return;
-    const spare = this.size === 0 ? this.spare.pop() : undefined;
-    if (spare && spare.byteLength >= need) {
-      this.buf = Buffer.from(spare);
-      return;
+    if (this.buf.length === 0) {
+      const spare = this.spare.pop();
+      if (spare && spare.byteLength >= need) {
+        this.buf = Buffer.from(spare);
+        return;
+      }
+      // A new buffer, unless a spare too small for this blob is replaced by a larger one.
+      if (!spare) this.buffers++;
     }
     const grown = Buffer.allocUnsafeSlow(Math.max(need, this.initialCapacity, this.buf.length * 2));
     this.buf.copy(grown, 0, 0, this.size);

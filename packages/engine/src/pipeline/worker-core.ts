@@ -28,6 +28,11 @@ const SEGMENT = 2 << 20;
 const SLOTS = 4;
 /** Chunk results are handed over at least every this many results. */
 const MAX_RESULTS = 64;
+/**
+ * Pack buffers a worker owns: one being filled, one uploading. Sealing waits for a buffer to come
+ * back (and chunks stay held, so reading waits too) rather than allocating more.
+ */
+const PACK_BUFFERS = 2;
 
 type Send = (out: Outgoing<FromWorker>) => void;
 type FileWork = Extract<ToWorker, { t: 'file' }>;
@@ -69,6 +74,9 @@ export class WorkerCore {
   private readonly packer: PackWriter;
   private readonly packSize: number;
   private spanWriter?: SpanWriter;
+  /** New chunks to seal once a pack buffer is at hand. */
+  private waitingStores: string[] = [];
+  private flushRequested = false;
   private readonly nudge = gcNudger();
 
   constructor(
@@ -93,7 +101,7 @@ export class WorkerCore {
     }));
     this.fill = this.slots[0]!;
     this.packSize = init.packSize;
-    this.packer = new PackWriter(init.packSize + init.chunker.maxSize + (1 << 20));
+    this.packer = new PackWriter(init.packSize + init.chunker.maxSize + (1 << 20), PACK_BUFFERS);
   }
 
   handle(batch: ToWorker[]): void {
@@ -102,9 +110,13 @@ export class WorkerCore {
         this.queue.push(msg);
         if (!this.running) void this.run();
       } else if (msg.t === 'resolve') this.resolve(msg.store, msg.drop);
-      else if (msg.t === 'flush') this.flush();
-      else if (msg.t === 'recycle') this.packer.recycle(msg.buffer);
-      else if (msg.t === 'files') this.restorer().setFiles(msg.files, msg.maxOpenFiles);
+      else if (msg.t === 'flush') {
+        this.flushRequested = true;
+        this.sealWaiting();
+      } else if (msg.t === 'recycle') {
+        this.packer.recycle(msg.buffer);
+        this.sealWaiting();
+      } else if (msg.t === 'files') this.restorer().setFiles(msg.files, msg.maxOpenFiles);
       else if (msg.t === 'span') this.span(msg);
     }
   }
@@ -312,7 +324,15 @@ export class WorkerCore {
   /** The main thread's verdict: known chunks are dropped, new ones sealed into the pack. */
   private resolve(store: string[], drop: string[]): void {
     for (const id of drop) this.release(id);
-    for (const id of store) {
+    for (const id of store) this.waitingStores.push(id);
+    this.sealWaiting();
+  }
+
+  /** Seals the new chunks while a pack buffer is at hand; then answers a pending flush. */
+  private sealWaiting(): void {
+    let next = 0;
+    for (; next < this.waitingStores.length && this.packer.ready; next++) {
+      const id = this.waitingStores[next]!;
       const held = this.pending.get(id);
       if (!held) continue;
       const { codec, body } = this.codec.encode(held.data);
@@ -320,6 +340,11 @@ export class WorkerCore {
       this.nudge(body.length);
       this.release(id);
       if (this.packer.bytes >= this.packSize) this.handOverPack();
+    }
+    this.waitingStores = next ? this.waitingStores.slice(next) : this.waitingStores;
+    if (this.flushRequested && !this.waitingStores.length) {
+      this.flushRequested = false;
+      this.flush();
     }
   }
 
