@@ -136,6 +136,9 @@ function assertUniqueNames(items: NamedItem[]): void {
   }
 }
 
+/** Stats the progress scan keeps for the walk at most (the scan usually runs a little ahead). */
+const SCANNED_KEPT = 4096;
+
 class BackupRun {
   files = 0;
   dirs = 0;
@@ -143,6 +146,8 @@ class BackupRun {
   bytesTotal = 0;
   readonly warnings: string[] = [];
   private readonly fileSlots: Semaphore;
+  /** File stats taken by the progress scan and not yet used by the walk. */
+  private readonly scanned = new Map<string, Stats>();
 
   constructor(
     private readonly repo: Repository,
@@ -183,7 +188,10 @@ class BackupRun {
           if (e.isDirectory()) stack.push(p);
           else if (e.isFile()) {
             this.progress.filesTotal++;
-            this.progress.bytesTotal += lstatSync(p).size;
+            const st = lstatSync(p);
+            this.progress.bytesTotal += st.size;
+            // The walk behind uses this stat instead of asking again (a bounded handful ahead).
+            if (this.scanned.size < SCANNED_KEPT) this.scanned.set(p, st);
           }
           if (++sinceYield >= 256) {
             sinceYield = 0;
@@ -217,7 +225,8 @@ class BackupRun {
       const path = join(dir, name);
       let st: Stats;
       try {
-        st = lstatSync(path);
+        st = this.scanned.get(path) ?? lstatSync(path);
+        this.scanned.delete(path);
       } catch (err) {
         this.warn(`cannot stat ${path}: ${(err as Error).message}`);
         continue;
