@@ -36,3 +36,20 @@ describe('Store persistence', () => {
     expect(Number(next.metadata.resourceVersion)).toBeGreaterThan(Number(b.get(CM, 'n', 'late')!.metadata.resourceVersion));
   });
 });
+
+describe('Store watch history', () => {
+  it('keeps exactly the last N events for watches that resume from a resourceVersion', () => {
+    const store = new Store(new Registry(), undefined, undefined, 5);
+    store.create(NS, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
+    // enough writes to drop old events several times over
+    for (let i = 0; i < 23; i++) store.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}` } });
+    const rv = Number(store.currentResourceVersion());
+    expect(store.eventsSince(rv)).toEqual([]);
+    const last = store.eventsSince(rv - 5)!;
+    expect(last.map((e) => e.rv)).toEqual([rv - 4, rv - 3, rv - 2, rv - 1, rv]);
+    expect(last.map((e) => e.obj.metadata.name)).toEqual(['c18', 'c19', 'c20', 'c21', 'c22']);
+    expect(store.eventsSince(rv - 2)!.map((e) => e.rv)).toEqual([rv - 1, rv]);
+    // one further back is gone: the watch gets 410 Expired
+    expect(store.eventsSince(rv - 6)).toBeUndefined();
+  });
+});

@@ -93,7 +93,9 @@ const LABEL_NAMED = new Set(['/namespaces', '/services']);
 export class Store implements ObjectStore {
   private readonly buckets = new Map<string, Bucket>();
   private rv = 0;
-  private readonly history: StoredEvent[] = [];
+  /** The last historySize events are history[historyStart…]; older ones are dropped in batches. */
+  private history: StoredEvent[] = [];
+  private historyStart = 0;
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly rawListeners = new Set<(e: StoredEvent) => void>();
   /** uid → location of the object */
@@ -114,6 +116,8 @@ export class Store implements ObjectStore {
     private readonly stateDir?: string,
     /** Journal lines after which the state is folded into a fresh snapshot. */
     private readonly compactAfter = JOURNAL_COMPACT_LINES,
+    /** Change events kept for watches that resume from a resourceVersion. */
+    private readonly historySize = HISTORY,
   ) {}
 
   // ---------------------------------------------------------------- persistence
@@ -269,7 +273,14 @@ export class Store implements ObjectStore {
   private emit(type: WatchEventType, b: Bucket, obj: KubeObject, old?: KubeObject): void {
     const ev: StoredEvent = { rv: this.rv, type, bucket: this.bucketName(b.group, b.resource), namespace: obj.metadata.namespace, obj, old };
     this.history.push(ev);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    if (this.history.length - this.historyStart > this.historySize) {
+      // dropping one event per write would move the whole array each time: drop in batches
+      this.historyStart = this.history.length - this.historySize;
+      if (this.historyStart >= this.historySize) {
+        this.history = this.history.slice(this.historyStart);
+        this.historyStart = 0;
+      }
+    }
     for (const l of this.rawListeners) l(ev);
     if (this.listeners.size === 0) return;
     const info = this.registry.getAnyVersion(b.group, b.resource);
@@ -301,11 +312,11 @@ export class Store implements ObjectStore {
   /** Events after resourceVersion `rv`, or undefined when the history no longer reaches back. */
   eventsSince(rv: number): StoredEvent[] | undefined {
     if (rv >= this.rv) return [];
-    const first = this.history[0];
+    const first = this.history[this.historyStart];
     if (!first || first.rv > rv + 1) {
       return undefined;
     }
-    let lo = 0;
+    let lo = this.historyStart;
     let hi = this.history.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
