@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // stored objects are frozen: code that mutates one instead of copying it fails (store.ts)
+    env: { KUBE_SIM_FREEZE: '1' },
   },
 });

@@ -48,6 +48,7 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface ChangeEvent {
   type: WatchEventType;
   resource: ResourceType;
+  /** The object as stored, shared with the store and every other listener: read-only. */
   object: KubeObject;
 }
 
@@ -55,10 +56,19 @@ export interface ChangeEvent {
  * Object store operations with the real API server's semantics (uid, resourceVersion,
  * generation, creationTimestamp, finalizers, deletionTimestamp, Status errors thrown as
  * `ApiError` from the core). Namespaced calls pass `namespace`; cluster-scoped pass undefined.
+ *
+ * Stored objects are immutable: a write stores a new object. `get`/`list` and the writes return
+ * copies the caller may change; `peek`/`peekList` and change events hand out the stored objects
+ * themselves, without the cost of a copy, and these must never be mutated (copy first, or build
+ * a new object around the parts that change). The store never mutates the objects passed in.
  */
 export interface ObjectStore {
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;
   list(type: ResourceType, namespace?: string): KubeObject[];
+  /** The stored object itself (read-only), or undefined. */
+  peek(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;
+  /** The stored objects themselves (read-only), in namespace/name order. */
+  peekList(type: ResourceType, namespace?: string): KubeObject[];
   create(type: ResourceType, namespace: string | undefined, object: KubeObject): KubeObject;
   /** Replaces spec/metadata; status is kept unless the type has no status subresource. */
   update(type: ResourceType, namespace: string | undefined, object: KubeObject): KubeObject;

@@ -6,7 +6,7 @@
  * cluster.
  */
 import type { ChangeEvent, KubeObject } from '../store-api.js';
-import { QueueController, T, clone, controllerRef, ignoreNotFound, isPodReady, isType, keyOf, splitKey, stableJson } from './util.js';
+import { QueueController, T, clone, controllerRef, ignoreNotFound, isPodReady, isType, keyOf, sameJson, splitKey, stableJson } from './util.js';
 
 const SERVICES = { group: '', version: 'v1', resource: 'services' };
 const ENDPOINTS = { group: '', version: 'v1', resource: 'endpoints' };
@@ -54,7 +54,7 @@ export class EndpointsController extends QueueController {
   readonly name = 'endpoints';
 
   protected resync(): void {
-    for (const svc of this.ctx.store.list(SERVICES)) this.enqueue(keyOf(svc));
+    for (const svc of this.ctx.store.peekList(SERVICES)) this.enqueue(keyOf(svc));
   }
 
   protected onEvent(event: ChangeEvent): void {
@@ -68,7 +68,7 @@ export class EndpointsController extends QueueController {
       this.enqueue(keyOf(obj));
     } else if (isType(event.resource, T.pods)) {
       const ns = obj.metadata.namespace;
-      for (const svc of this.ctx.store.list(SERVICES, ns)) {
+      for (const svc of this.ctx.store.peekList(SERVICES, ns)) {
         if (selects((svc.spec as ServiceSpec | undefined)?.selector, obj)) this.enqueue(keyOf(svc));
       }
     }
@@ -78,16 +78,16 @@ export class EndpointsController extends QueueController {
     const store = this.ctx.store;
     if (key.startsWith('delete:')) {
       const { namespace, name } = splitKey(key.slice(7));
-      if (!store.get(SERVICES, namespace, name)) ignoreNotFound(() => store.delete(ENDPOINTS, namespace, name));
+      if (!store.peek(SERVICES, namespace, name)) ignoreNotFound(() => store.delete(ENDPOINTS, namespace, name));
       return;
     }
     const { namespace, name } = splitKey(key);
-    const svc = store.get(SERVICES, namespace, name);
+    const svc = store.peek(SERVICES, namespace, name);
     if (!svc || svc.metadata.deletionTimestamp) return;
     const spec = (svc.spec ?? {}) as ServiceSpec;
     if (!spec.selector || Object.keys(spec.selector).length === 0 || spec.type === 'ExternalName') return;
     const pods = store
-      .list(T.pods, namespace)
+      .peekList(T.pods, namespace)
       .filter((p) => selects(spec.selector, p) && !p.metadata.deletionTimestamp)
       .filter((p) => (p.status as { podIP?: string } | undefined)?.podIP)
       .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
@@ -116,7 +116,7 @@ export class EndpointsController extends QueueController {
       return out;
     });
     const labels = { ...(svc.metadata.labels ?? {}) };
-    const existing = store.get(ENDPOINTS, namespace, name);
+    const existing = store.peek(ENDPOINTS, namespace, name);
     const wanted: KubeObject = {
       apiVersion: 'v1',
       kind: 'Endpoints',
@@ -124,7 +124,7 @@ export class EndpointsController extends QueueController {
     };
     if (subsetList.length) wanted.subsets = subsetList;
     if (!existing) store.create(ENDPOINTS, namespace, wanted);
-    else if (stableJson(existing.subsets ?? []) !== stableJson(wanted.subsets ?? []) || stableJson(existing.metadata.labels ?? {}) !== stableJson(labels)) {
+    else if (!sameJson(existing.subsets ?? [], wanted.subsets ?? []) || !sameJson(existing.metadata.labels ?? {}, labels)) {
       const updated = clone(existing);
       updated.metadata.labels = labels;
       if (wanted.subsets) updated.subsets = wanted.subsets;
@@ -151,7 +151,7 @@ export class EndpointsController extends QueueController {
     });
     let slice: KubeObject | undefined;
     try {
-      slice = store.list(SLICES, namespace).find((s) => s.metadata.labels?.[SERVICE_NAME] === name && s.metadata.labels?.[MANAGED_BY] === 'endpointslice-controller.k8s.io');
+      slice = store.peekList(SLICES, namespace).find((s) => s.metadata.labels?.[SERVICE_NAME] === name && s.metadata.labels?.[MANAGED_BY] === 'endpointslice-controller.k8s.io');
     } catch {
       return; // discovery.k8s.io not served
     }
@@ -165,7 +165,7 @@ export class EndpointsController extends QueueController {
         endpoints,
         ports: slicePorts,
       });
-    } else if (stableJson({ e: slice.endpoints ?? [], p: slice.ports ?? [], l: slice.metadata.labels }) !== stableJson({ e: endpoints, p: slicePorts, l: sliceLabels })) {
+    } else if (!sameJson({ e: slice.endpoints ?? [], p: slice.ports ?? [], l: slice.metadata.labels }, { e: endpoints, p: slicePorts, l: sliceLabels })) {
       const updated = clone(slice);
       updated.endpoints = endpoints;
       updated.ports = slicePorts;

@@ -10,7 +10,6 @@ import type { ChangeEvent, KubeObject } from '../store-api.js';
 import {
   QueueController,
   T,
-  clone,
   controllerOf,
   ignoreNotFound,
   imageID,
@@ -20,7 +19,7 @@ import {
   nowIso,
   sha256Hex,
   splitKey,
-  stableJson,
+  sameJson,
 } from './util.js';
 
 interface Container {
@@ -77,7 +76,7 @@ export class PodController extends QueueController {
   readonly name = 'kubelet';
 
   protected resync(): void {
-    for (const pod of this.ctx.store.list(T.pods)) this.enqueue(keyOf(pod));
+    for (const pod of this.ctx.store.peekList(T.pods)) this.enqueue(keyOf(pod));
   }
 
   protected onEvent(event: ChangeEvent): void {
@@ -92,7 +91,7 @@ export class PodController extends QueueController {
       const ns = event.object.metadata.namespace;
       const name = event.object.metadata.name;
       if (!ns || !name) return;
-      for (const pod of this.ctx.store.list(T.pods, ns)) {
+      for (const pod of this.ctx.store.peekList(T.pods, ns)) {
         if (podPhaseOf(pod) === 'Pending' && podClaims(pod).includes(name)) this.enqueue(keyOf(pod));
       }
     }
@@ -101,7 +100,7 @@ export class PodController extends QueueController {
   protected reconcile(key: string): void {
     const { namespace, name } = splitKey(key);
     const store = this.ctx.store;
-    let pod = store.get(T.pods, namespace, name);
+    let pod = store.peek(T.pods, namespace, name);
     if (!pod) return;
     if (pod.metadata.deletionTimestamp) {
       // the kubelet has stopped the containers: finish a graceful deletion
@@ -114,11 +113,11 @@ export class PodController extends QueueController {
 
     // Scheduling: every PVC must be Bound first.
     const unbound = podClaims(pod).filter((claim) => {
-      const pvc = store.get(T.pvcs, namespace, claim);
+      const pvc = store.peek(T.pvcs, namespace, claim);
       return (pvc?.status as { phase?: string } | undefined)?.phase !== 'Bound';
     });
     if (!spec.nodeName && unbound.length > 0) {
-      const anyMissing = unbound.some((c) => !store.get(T.pvcs, namespace, c));
+      const anyMissing = unbound.some((c) => !store.peek(T.pvcs, namespace, c));
       const message = anyMissing
         ? `persistentvolumeclaim "${unbound[0]}" not found`
         : '0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.';
@@ -140,9 +139,7 @@ export class PodController extends QueueController {
       return;
     }
     if (!spec.nodeName) {
-      const updated = clone(pod) as KubeObject & { spec: PodSpec };
-      updated.spec = { ...(updated.spec ?? {}), nodeName: this.ctx.nodeName };
-      pod = store.update(T.pods, namespace, updated);
+      pod = store.update(T.pods, namespace, { ...pod, spec: { ...(pod.spec ?? {}), nodeName: this.ctx.nodeName } });
     }
 
     const isJobPod = controllerOf(pod)?.kind === 'Job';
@@ -222,16 +219,15 @@ export class PodController extends QueueController {
   }
 
   private hostIP(): string {
-    const node = this.ctx.store.get(T.nodes, undefined, this.ctx.nodeName);
+    const node = this.ctx.store.peek(T.nodes, undefined, this.ctx.nodeName);
     const addresses = (node?.status as { addresses?: Array<{ type: string; address: string }> } | undefined)?.addresses;
     return addresses?.find((a) => a.type === 'InternalIP')?.address ?? '172.18.0.2';
   }
 
   private writeStatus(pod: KubeObject, status: Record<string, unknown>): void {
-    if (stableJson(pod.status ?? {}) === stableJson(status)) return;
-    const updated = clone(pod);
-    updated.status = status;
-    this.ctx.store.updateStatus(T.pods, pod.metadata.namespace, updated);
+    if (sameJson(pod.status ?? {}, status)) return;
+    // a status write reads only metadata and status: no copy of the rest
+    this.ctx.store.updateStatus(T.pods, pod.metadata.namespace, { ...pod, status });
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import type { ChangeEvent, KubeObject } from '../store-api.js';
 import { copyDir, pathExists, snapshotDir, volumeDir } from './volumes.js';
-import { QueueController, T, clone, ignoreNotFound, isType, keyOf, nowIso, parseQuantity, splitKey, stableJson } from './util.js';
+import { QueueController, T, clone, ignoreNotFound, isType, keyOf, nowIso, parseQuantity, splitKey, sameJson } from './util.js';
 
 interface SnapshotSpec {
   volumeSnapshotClassName?: string;
@@ -59,8 +59,8 @@ export class SnapshotController extends QueueController {
 
   protected resync(): void {
     try {
-      for (const c of this.ctx.store.list(T.volumesnapshotcontents)) this.enqueue(`content:${keyOf(c)}`);
-      for (const s of this.ctx.store.list(T.volumesnapshots)) this.enqueue(`snap:${keyOf(s)}`);
+      for (const c of this.ctx.store.peekList(T.volumesnapshotcontents)) this.enqueue(`content:${keyOf(c)}`);
+      for (const s of this.ctx.store.peekList(T.volumesnapshots)) this.enqueue(`snap:${keyOf(s)}`);
     } catch {
       // snapshot CRDs not served: nothing to do
     }
@@ -87,7 +87,7 @@ export class SnapshotController extends QueueController {
       if (ref?.namespace && ref.name) this.enqueue(`snap:${ref.namespace}/${ref.name}`);
     } else if (isType(event.resource, T.pvcs) && event.type !== 'DELETED') {
       try {
-        for (const s of this.ctx.store.list(T.volumesnapshots, obj.metadata.namespace)) {
+        for (const s of this.ctx.store.peekList(T.volumesnapshots, obj.metadata.namespace)) {
           if (!(s.status as SnapshotStatus | undefined)?.readyToUse) this.enqueue(`snap:${keyOf(s)}`);
         }
       } catch {
@@ -102,10 +102,8 @@ export class SnapshotController extends QueueController {
   }
 
   private setSnapshotStatus(vs: KubeObject, status: SnapshotStatus): void {
-    if (stableJson(vs.status ?? {}) === stableJson(status)) return;
-    const updated = clone(vs);
-    updated.status = status;
-    this.ctx.store.updateStatus(T.volumesnapshots, vs.metadata.namespace, updated);
+    if (sameJson(vs.status ?? {}, status)) return;
+    this.ctx.store.updateStatus(T.volumesnapshots, vs.metadata.namespace, { ...vs, status });
   }
 
   private fail(vs: KubeObject, message: string): void {
@@ -117,14 +115,14 @@ export class SnapshotController extends QueueController {
   private async reconcileSnapshot(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const store = this.ctx.store;
-    const vs = store.get(T.volumesnapshots, namespace, name);
+    const vs = store.peek(T.volumesnapshots, namespace, name);
     if (!vs || vs.metadata.deletionTimestamp) return;
     const spec = snapSpec(vs);
     const status = (vs.status ?? {}) as SnapshotStatus;
 
     // pre-provisioned content
     if (spec.source?.volumeSnapshotContentName) {
-      const content = store.get(T.volumesnapshotcontents, undefined, spec.source.volumeSnapshotContentName);
+      const content = store.peek(T.volumesnapshotcontents, undefined, spec.source.volumeSnapshotContentName);
       if (!content) {
         this.fail(vs, `VolumeSnapshotContent is missing`);
         return;
@@ -145,7 +143,7 @@ export class SnapshotController extends QueueController {
     }
 
     if (status.boundVolumeSnapshotContentName) {
-      const content = store.get(T.volumesnapshotcontents, undefined, status.boundVolumeSnapshotContentName);
+      const content = store.peek(T.volumesnapshotcontents, undefined, status.boundVolumeSnapshotContentName);
       if (content) {
         this.publish(vs, content);
         return;
@@ -154,13 +152,13 @@ export class SnapshotController extends QueueController {
 
     const claimName = spec.source?.persistentVolumeClaimName;
     if (!claimName) return;
-    const pvc = store.get(T.pvcs, namespace, claimName);
+    const pvc = store.peek(T.pvcs, namespace, claimName);
     const pvName = (pvc?.spec as { volumeName?: string } | undefined)?.volumeName;
     if (!pvc || (pvc.status as { phase?: string } | undefined)?.phase !== 'Bound' || !pvName) {
       this.setSnapshotStatus(vs, { readyToUse: false });
       return;
     }
-    const pv = store.get(T.pvs, undefined, pvName);
+    const pv = store.peek(T.pvs, undefined, pvName);
     const csi = (pv?.spec as { csi?: { driver: string; volumeHandle: string } } | undefined)?.csi;
     if (!pv || !csi) {
       this.fail(vs, `cannot snapshot PersistentVolume ${pvName}: not a CSI volume`);
@@ -169,7 +167,7 @@ export class SnapshotController extends QueueController {
     let className = spec.volumeSnapshotClassName;
     if (!className) {
       const dflt = store
-        .list(T.volumesnapshotclasses)
+        .peekList(T.volumesnapshotclasses)
         .find(
           (c) =>
             c.driver === csi.driver && c.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true',
@@ -180,7 +178,7 @@ export class SnapshotController extends QueueController {
       }
       className = dflt.metadata.name ?? '';
     }
-    const cls = store.get(T.volumesnapshotclasses, undefined, className);
+    const cls = store.peek(T.volumesnapshotclasses, undefined, className);
     if (!cls) {
       this.fail(vs, `failed to get input parameters to create snapshot ${name}: "volumesnapshotclass.snapshot.storage.k8s.io \\"${className}\\" not found"`);
       return;
@@ -191,10 +189,10 @@ export class SnapshotController extends QueueController {
     }
 
     const contentName = `snapcontent-${vs.metadata.uid}`;
-    let content = store.get(T.volumesnapshotcontents, undefined, contentName);
+    let content = store.peek(T.volumesnapshotcontents, undefined, contentName);
     if (!content) {
       await copyDir(volumeDir(this.ctx.dataDir, pvName), snapshotDir(this.ctx.dataDir, contentName));
-      const live = store.get(T.volumesnapshots, namespace, name);
+      const live = store.peek(T.volumesnapshots, namespace, name);
       if (!live || live.metadata.uid !== vs.metadata.uid || live.metadata.deletionTimestamp) {
         await rm(snapshotDir(this.ctx.dataDir, contentName), { recursive: true, force: true });
         return;
@@ -237,7 +235,7 @@ export class SnapshotController extends QueueController {
     const cs = (content.status ?? {}) as { readyToUse?: boolean; creationTime?: number; restoreSize?: number };
     const prev = (vs.status ?? {}) as SnapshotStatus;
     const claimName = snapSpec(vs).source?.persistentVolumeClaimName;
-    const pvc = claimName ? this.ctx.store.get(T.pvcs, vs.metadata.namespace, claimName) : undefined;
+    const pvc = claimName ? this.ctx.store.peek(T.pvcs, vs.metadata.namespace, claimName) : undefined;
     const capacity = (pvc?.status as { capacity?: { storage?: string } } | undefined)?.capacity?.storage;
     const next: SnapshotStatus = {
       boundVolumeSnapshotContentName: content.metadata.name,
@@ -250,11 +248,11 @@ export class SnapshotController extends QueueController {
 
   private async reconcileContent(name: string): Promise<void> {
     const store = this.ctx.store;
-    const content = store.get(T.volumesnapshotcontents, undefined, name);
+    const content = store.peek(T.volumesnapshotcontents, undefined, name);
     if (!content || content.metadata.deletionTimestamp) return;
     const spec = contentSpec(content);
     const ref = spec.volumeSnapshotRef;
-    const vs = ref?.name ? store.get(T.volumesnapshots, ref.namespace, ref.name) : undefined;
+    const vs = ref?.name ? store.peek(T.volumesnapshots, ref.namespace, ref.name) : undefined;
     if (ref?.uid && (!vs || vs.metadata.uid !== ref.uid)) {
       // its snapshot is gone
       if (spec.deletionPolicy === 'Delete') ignoreNotFound(() => store.delete(T.volumesnapshotcontents, undefined, name));

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { ChangeEvent, KubeObject, ObjectStore, ResourceType, SimContext } from '../store-api.js';
+import { deepFreeze } from '../store/patch.js';
 
 class TestApiError extends Error {
   constructor(
@@ -28,7 +29,7 @@ export class TestingStore implements ObjectStore {
   }
 
   private emit(type: ChangeEvent['type'], resource: ResourceType, object: KubeObject): void {
-    for (const l of [...this.listeners]) l({ type, resource, object: structuredClone(object) });
+    for (const l of [...this.listeners]) l({ type, resource, object: frozenCopy(object) });
   }
 
   get(type: ResourceType, ns: string | undefined, name: string): KubeObject | undefined {
@@ -39,6 +40,16 @@ export class TestingStore implements ObjectStore {
   list(type: ResourceType, ns?: string): KubeObject[] {
     const prefix = `${type.group}/${type.resource}/${ns === undefined ? '' : `${ns}/`}`;
     return [...this.objects.entries()].filter(([k]) => k.startsWith(prefix)).map(([, o]) => structuredClone(o));
+  }
+
+  // read-only views are frozen copies here: a controller that mutates one fails its unit test
+  peek(type: ResourceType, ns: string | undefined, name: string): KubeObject | undefined {
+    const o = this.objects.get(this.key(type, ns, name));
+    return o ? frozenCopy(o) : undefined;
+  }
+
+  peekList(type: ResourceType, ns?: string): KubeObject[] {
+    return this.list(type, ns).map(frozenCopy);
   }
 
   create(type: ResourceType, ns: string | undefined, object: KubeObject): KubeObject {
@@ -125,6 +136,10 @@ export class TestingStore implements ObjectStore {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+function frozenCopy(o: KubeObject): KubeObject {
+  return deepFreeze(structuredClone(o));
 }
 
 export function testingContext(dataDir: string, store = new TestingStore()): SimContext & { store: TestingStore; paused: boolean } {

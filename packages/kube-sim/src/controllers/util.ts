@@ -88,16 +88,54 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** Whether `stableJson(a) === stableJson(b)`, without building the two strings. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const aArray = Array.isArray(a);
+  const bArray = Array.isArray(b);
+  if (aArray || bArray) {
+    if (!aArray || !bArray || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  const aObject = !!a && typeof a === 'object';
+  const bObject = !!b && typeof b === 'object';
+  if (aObject || bObject) {
+    if (!aObject || !bObject) return false;
+    const ao = a as Record<string, unknown>;
+    const bo = b as Record<string, unknown>;
+    let n = 0;
+    for (const k of Object.keys(ao)) {
+      if (ao[k] === undefined) continue;
+      n++;
+      if (!Object.hasOwn(bo, k) || bo[k] === undefined || !sameJson(ao[k], bo[k])) return false;
+    }
+    for (const k of Object.keys(bo)) if (bo[k] !== undefined) n--;
+    return n === 0;
+  }
+  if (typeof a === 'string' && typeof b === 'string') return false;
+  return (JSON.stringify(a) ?? 'null') === (JSON.stringify(b) ?? 'null');
+}
 
-/** FNV-32a of the value's stable JSON, encoded like Kubernetes' `rand.SafeEncodeString`. */
+const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** Hashes of stored (never mutated) templates: reconciles see the same template many times. */
+const hashes = new WeakMap<object, string>();
+
+/**
+ * FNV-32a of the value's stable JSON, encoded like Kubernetes' `rand.SafeEncodeString`.
+ * Remembered per object: pass only values that do not change afterwards (stored objects).
+ */
 export function templateHash(v: unknown): string {
+  const known = v && typeof v === 'object' ? hashes.get(v) : undefined;
+  if (known !== undefined) return known;
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(stableJson(v))) {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return [...String(h)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
+  const hash = [...String(h)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
+  if (v && typeof v === 'object') hashes.set(v, hash);
+  return hash;
 }
 
 export function sha256Hex(s: string): string {

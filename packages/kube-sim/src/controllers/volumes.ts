@@ -21,7 +21,7 @@ import {
   nowIso,
   parseQuantity,
   splitKey,
-  stableJson,
+  sameJson,
 } from './util.js';
 
 const PVC_PROTECTION = 'kubernetes.io/pvc-protection';
@@ -100,8 +100,8 @@ export class VolumeController extends QueueController {
   readonly name = 'persistentvolume';
 
   protected resync(): void {
-    for (const pvc of this.ctx.store.list(T.pvcs)) this.enqueue(`pvc:${keyOf(pvc)}`);
-    for (const pv of this.ctx.store.list(T.pvs)) this.enqueue(`pv:${keyOf(pv)}`);
+    for (const pvc of this.ctx.store.peekList(T.pvcs)) this.enqueue(`pvc:${keyOf(pvc)}`);
+    for (const pv of this.ctx.store.peekList(T.pvs)) this.enqueue(`pv:${keyOf(pv)}`);
   }
 
   protected onEvent(event: ChangeEvent): void {
@@ -110,7 +110,7 @@ export class VolumeController extends QueueController {
       if (event.type === 'DELETED') {
         const volume = pvcSpec(obj).volumeName;
         if (volume) this.enqueue(`pv:${volume}`);
-        for (const pv of this.ctx.store.list(T.pvs)) {
+        for (const pv of this.ctx.store.peekList(T.pvs)) {
           const ref = pvSpec(pv).claimRef;
           if (ref?.namespace === obj.metadata.namespace && ref?.name === obj.metadata.name) this.enqueue(`pv:${keyOf(pv)}`);
         }
@@ -127,10 +127,10 @@ export class VolumeController extends QueueController {
       const ns = obj.metadata.namespace;
       for (const claim of podClaims(obj)) this.enqueue(`pvc:${ns}/${claim}`);
     } else if (isType(event.resource, T.storageclasses)) {
-      for (const pvc of this.ctx.store.list(T.pvcs)) if (phaseOf(pvc) !== 'Bound') this.enqueue(`pvc:${keyOf(pvc)}`);
+      for (const pvc of this.ctx.store.peekList(T.pvcs)) if (phaseOf(pvc) !== 'Bound') this.enqueue(`pvc:${keyOf(pvc)}`);
     } else if (isType(event.resource, T.volumesnapshots)) {
       const ns = obj.metadata.namespace;
-      for (const pvc of this.ctx.store.list(T.pvcs, ns)) {
+      for (const pvc of this.ctx.store.peekList(T.pvcs, ns)) {
         if (phaseOf(pvc) !== 'Bound' && (pvcSpec(pvc).dataSource ?? pvcSpec(pvc).dataSourceRef)) this.enqueue(`pvc:${keyOf(pvc)}`);
       }
     }
@@ -143,14 +143,14 @@ export class VolumeController extends QueueController {
 
   private claimInUse(pvc: KubeObject): boolean {
     return this.ctx.store
-      .list(T.pods, pvc.metadata.namespace)
+      .peekList(T.pods, pvc.metadata.namespace)
       .some((p) => isPodActive(p) && podClaims(p).includes(pvc.metadata.name ?? ''));
   }
 
   private async reconcileClaim(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const store = this.ctx.store;
-    let pvc = store.get(T.pvcs, namespace, name);
+    let pvc = store.peek(T.pvcs, namespace, name);
     if (!pvc) return;
     if (pvc.metadata.deletionTimestamp) {
       if (pvc.metadata.finalizers?.includes(PVC_PROTECTION) && !this.claimInUse(pvc)) {
@@ -169,7 +169,7 @@ export class VolumeController extends QueueController {
 
     // already bound?
     if (spec.volumeName) {
-      const pv = store.get(T.pvs, undefined, spec.volumeName);
+      const pv = store.peek(T.pvs, undefined, spec.volumeName);
       if (!pv) {
         if (phaseOf(pvc) === 'Bound') this.writeStatus(T.pvcs, pvc, { ...(pvc.status ?? {}), phase: 'Lost' });
         return;
@@ -182,7 +182,7 @@ export class VolumeController extends QueueController {
     }
 
     // static binding: a PV pre-bound to this claim, or an available PV that fits
-    const pvs = store.list(T.pvs).filter((pv) => !pv.metadata.deletionTimestamp);
+    const pvs = store.peekList(T.pvs).filter((pv) => !pv.metadata.deletionTimestamp);
     const preBound = pvs.find((pv) => {
       const ref = pvSpec(pv).claimRef;
       return ref?.namespace === namespace && ref?.name === name && (!ref.uid || ref.uid === pvc?.metadata.uid);
@@ -212,7 +212,7 @@ export class VolumeController extends QueueController {
     let classObj: KubeObject | undefined;
     const wantedClass = claimClass(pvc);
     if (wantedClass === undefined || wantedClass === null) {
-      classObj = store.list(T.storageclasses).find(isDefaultClass);
+      classObj = store.peekList(T.storageclasses).find(isDefaultClass);
       if (classObj) {
         // retroactive default StorageClass assignment
         const updated = clone(pvc);
@@ -220,7 +220,7 @@ export class VolumeController extends QueueController {
         pvc = store.update(T.pvcs, namespace, updated);
       }
     } else if (wantedClass !== '') {
-      classObj = store.get(T.storageclasses, undefined, wantedClass);
+      classObj = store.peek(T.storageclasses, undefined, wantedClass);
     }
     const provisioner = classObj?.provisioner as string | undefined;
     if (!classObj || !provisioner || provisioner === NO_PROVISIONER) {
@@ -239,10 +239,10 @@ export class VolumeController extends QueueController {
     let source: string | undefined;
     const ds = spec.dataSourceRef ?? spec.dataSource;
     if (ds?.kind === 'VolumeSnapshot' && ds.apiGroup === 'snapshot.storage.k8s.io') {
-      const vs = store.get(T.volumesnapshots, namespace, ds.name);
+      const vs = store.peek(T.volumesnapshots, namespace, ds.name);
       const vsStatus = vs?.status as { readyToUse?: boolean; boundVolumeSnapshotContentName?: string } | undefined;
       const content = vsStatus?.boundVolumeSnapshotContentName
-        ? store.get(T.volumesnapshotcontents, undefined, vsStatus.boundVolumeSnapshotContentName)
+        ? store.peek(T.volumesnapshotcontents, undefined, vsStatus.boundVolumeSnapshotContentName)
         : undefined;
       const handle = (content?.status as { snapshotHandle?: string } | undefined)?.snapshotHandle;
       if (!vsStatus?.readyToUse || !handle) {
@@ -251,7 +251,7 @@ export class VolumeController extends QueueController {
       }
       source = snapshotDir(this.ctx.dataDir, handle);
     } else if (ds?.kind === 'PersistentVolumeClaim' && !ds.apiGroup) {
-      const src = store.get(T.pvcs, namespace, ds.name);
+      const src = store.peek(T.pvcs, namespace, ds.name);
       const srcVolume = src && phaseOf(src) === 'Bound' ? pvcSpec(src).volumeName : undefined;
       if (!srcVolume) {
         this.writeStatus(T.pvcs, pvc, { phase: 'Pending' });
@@ -275,11 +275,11 @@ export class VolumeController extends QueueController {
 
     const pvName = `pvc-${pvc.metadata.uid}`;
     const dir = volumeDir(this.ctx.dataDir, pvName);
-    let pv = store.get(T.pvs, undefined, pvName);
+    let pv = store.peek(T.pvs, undefined, pvName);
     if (!pv) {
       if (source) await copyDir(source, dir);
       else await mkdir(dir, { recursive: true });
-      pvc = store.get(T.pvcs, namespace, name);
+      pvc = store.peek(T.pvcs, namespace, name);
       if (!pvc || pvc.metadata.deletionTimestamp) return;
       const storage = spec.resources?.requests?.storage ?? '1Gi';
       pv = store.create(T.pvs, undefined, {
@@ -326,7 +326,7 @@ export class VolumeController extends QueueController {
     const has = pvSpec(pv).capacity?.storage;
     if (!wanted || parseQuantity(wanted) <= parseQuantity(has)) return pv;
     const className = claimClass(pvc);
-    const cls = className ? this.ctx.store.get(T.storageclasses, undefined, className) : undefined;
+    const cls = className ? this.ctx.store.peek(T.storageclasses, undefined, className) : undefined;
     if (cls?.allowVolumeExpansion !== true) return pv;
     const updated = clone(pv);
     (updated.spec as PvSpec).capacity = { ...((updated.spec as PvSpec).capacity ?? {}), storage: wanted };
@@ -383,11 +383,11 @@ export class VolumeController extends QueueController {
 
   private reconcileVolume(name: string): void {
     const store = this.ctx.store;
-    const pv = store.get(T.pvs, undefined, name);
+    const pv = store.peek(T.pvs, undefined, name);
     if (!pv) return;
     const spec = pvSpec(pv);
     const ref = spec.claimRef;
-    const pvc = ref?.name ? store.get(T.pvcs, ref.namespace, ref.name) : undefined;
+    const pvc = ref?.name ? store.peek(T.pvcs, ref.namespace, ref.name) : undefined;
     const claimGone = !!ref?.uid && (!pvc || pvc.metadata.uid !== ref.uid);
     if (pv.metadata.deletionTimestamp) {
       if (pv.metadata.finalizers?.includes(PV_PROTECTION) && (!ref?.uid || claimGone)) {
@@ -419,10 +419,8 @@ export class VolumeController extends QueueController {
       if (prev.phase === next.phase && prev.lastPhaseTransitionTime) next.lastPhaseTransitionTime = prev.lastPhaseTransitionTime;
       else next.lastPhaseTransitionTime = nowIso();
     }
-    if (stableJson(prev) === stableJson(next)) return;
-    const updated = clone(obj);
-    updated.status = next;
-    this.ctx.store.updateStatus(type, obj.metadata.namespace, updated);
+    if (sameJson(prev, next)) return;
+    this.ctx.store.updateStatus(type, obj.metadata.namespace, { ...obj, status: next });
   }
 }
 

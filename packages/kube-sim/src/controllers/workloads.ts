@@ -18,7 +18,7 @@ import {
   keyOf,
   nowIso,
   splitKey,
-  stableJson,
+  sameJson,
   templateHash,
 } from './util.js';
 
@@ -64,17 +64,21 @@ function omitZero(status: Status, keep: string[] = []): Status {
   return out;
 }
 
+/**
+ * A new pod from a (stored, read-only) template. Only its top level is copied: callers replace
+ * fields of `spec`, never change them in place, and the store copies what it is given.
+ */
 function newPod(owner: KubeObject, template: PodTemplate, extra: { name?: string; labels?: Record<string, string> }): KubeObject {
-  const meta = clone(template.metadata ?? {});
+  const meta = template.metadata ?? {};
   const metadata: ObjectMeta = {
     labels: { ...(meta.labels ?? {}), ...(extra.labels ?? {}) },
     ownerReferences: [controllerRef(owner)],
   };
-  if (meta.annotations && Object.keys(meta.annotations).length) metadata.annotations = meta.annotations;
+  if (meta.annotations && Object.keys(meta.annotations).length) metadata.annotations = { ...meta.annotations };
   if (extra.name) metadata.name = extra.name;
   else metadata.generateName = `${owner.metadata.name}-`;
   metadata.namespace = owner.metadata.namespace;
-  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: clone(template.spec ?? {}) };
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: { ...(template.spec ?? {}) } };
 }
 
 /** Base for controllers that own pods (or another child type) indexed by owner uid. */
@@ -85,10 +89,10 @@ abstract class OwningController extends QueueController {
   protected readonly childType: ResourceType = T.pods;
 
   protected resync(): void {
-    for (const child of this.ctx.store.list(this.childType)) {
+    for (const child of this.ctx.store.peekList(this.childType)) {
       if (controllerOf(child)?.kind === this.ownKind) this.children.upsert(child);
     }
-    for (const obj of this.ctx.store.list(this.ownType)) this.enqueue(keyOf(obj));
+    for (const obj of this.ctx.store.peekList(this.ownType)) this.enqueue(keyOf(obj));
   }
 
   protected onEvent(event: ChangeEvent): void {
@@ -126,16 +130,15 @@ abstract class OwningController extends QueueController {
   }
 
   protected writeStatus(obj: KubeObject, status: Status): void {
-    if (stableJson(obj.status ?? {}) === stableJson(status)) return;
-    const updated = clone(obj);
-    updated.status = status;
-    this.ctx.store.updateStatus(this.ownType, obj.metadata.namespace, updated);
+    if (sameJson(obj.status ?? {}, status)) return;
+    // a status write reads only metadata and status: no copy of the rest
+    this.ctx.store.updateStatus(this.ownType, obj.metadata.namespace, { ...obj, status });
   }
 
-  /** The live object, or undefined when it is gone or being deleted. */
+  /** The live object (the stored one: read-only), or undefined when it is gone or being deleted. */
   protected live(key: string): KubeObject | undefined {
     const { namespace, name } = splitKey(key);
-    const obj = this.ctx.store.get(this.ownType, namespace, name);
+    const obj = this.ctx.store.peek(this.ownType, namespace, name);
     if (!obj || obj.metadata.deletionTimestamp) return undefined;
     return obj;
   }
@@ -227,10 +230,10 @@ export class DeploymentController extends OwningController {
 
     if (!newRs && !spec.paused) {
       const matchLabels = { ...(spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash };
-      const podTemplate = clone(template);
-      podTemplate.metadata = {
-        ...(podTemplate.metadata ?? {}),
-        labels: { ...(podTemplate.metadata?.labels ?? {}), 'pod-template-hash': hash },
+      // the store copies what it is given: the template's parts can be shared
+      const podTemplate: PodTemplate = {
+        ...template,
+        metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash } },
       };
       const rs: KubeObject = {
         apiVersion: 'apps/v1',
@@ -256,7 +259,7 @@ export class DeploymentController extends OwningController {
         newRs = this.createChild(rs);
       } catch (err) {
         // a leftover with the same name (e.g. orphaned): adopt it on the next pass
-        const existing = this.ctx.store.get(T.replicasets, deploy.metadata.namespace, rs.metadata.name ?? '');
+        const existing = this.ctx.store.peek(T.replicasets, deploy.metadata.namespace, rs.metadata.name ?? '');
         if (!existing) throw err;
         if (!controllerOf(existing)) {
           const adopted = clone(existing);
@@ -273,21 +276,25 @@ export class DeploymentController extends OwningController {
       const revision = revisionOf(newRs) || maxRevision + 1;
       const needRevision = revision <= Math.max(0, ...owned.filter((r) => r !== newRs).map(revisionOf));
       if (replicas !== desired || annotations['deployment.kubernetes.io/desired-replicas'] !== String(desired) || needRevision) {
-        const updated = clone(newRs);
-        (updated.spec as WorkloadSpec).replicas = desired;
-        updated.metadata.annotations = {
-          ...annotations,
-          'deployment.kubernetes.io/desired-replicas': String(desired),
-          'deployment.kubernetes.io/max-replicas': String(desired + maxSurge),
-          'deployment.kubernetes.io/revision': String(needRevision ? maxRevision + 1 : revision),
+        const updated: KubeObject = {
+          ...newRs,
+          metadata: {
+            ...newRs.metadata,
+            annotations: {
+              ...annotations,
+              'deployment.kubernetes.io/desired-replicas': String(desired),
+              'deployment.kubernetes.io/max-replicas': String(desired + maxSurge),
+              'deployment.kubernetes.io/revision': String(needRevision ? maxRevision + 1 : revision),
+            },
+          },
+          spec: { ...specOf(newRs), replicas: desired },
         };
         newRs = this.ctx.store.update(T.replicasets, updated.metadata.namespace, updated);
         this.children.upsert(newRs);
       }
       for (const old of owned) {
         if (old.metadata.uid === newRs.metadata.uid || (specOf(old).replicas ?? 1) === 0) continue;
-        const updated = clone(old);
-        (updated.spec as WorkloadSpec).replicas = 0;
+        const updated: KubeObject = { ...old, spec: { ...specOf(old), replicas: 0 } };
         this.children.upsert(this.ctx.store.update(T.replicasets, updated.metadata.namespace, updated));
       }
       // old ReplicaSets beyond revisionHistoryLimit (default 10) go away once scaled down
@@ -299,9 +306,8 @@ export class DeploymentController extends OwningController {
       // the deployment carries the revision of its newest ReplicaSet
       const rev = newRs.metadata.annotations?.['deployment.kubernetes.io/revision'];
       if (rev && deploy.metadata.annotations?.['deployment.kubernetes.io/revision'] !== rev) {
-        const updated = clone(deploy);
-        updated.metadata.annotations = { ...(updated.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': rev };
-        deploy = this.ctx.store.update(T.deployments, updated.metadata.namespace, updated);
+        const annotations = { ...(deploy.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': rev };
+        deploy = this.ctx.store.update(T.deployments, deploy.metadata.namespace, { ...deploy, metadata: { ...deploy.metadata, annotations } });
       }
     }
 
@@ -362,9 +368,9 @@ export class DeploymentController extends OwningController {
 function ensureRevision(store: ObjectStore, owner: KubeObject, name: string, template: PodTemplate): void {
   const ns = owner.metadata.namespace;
   try {
-    if (store.get(T.controllerrevisions, ns, name)) return;
+    if (store.peek(T.controllerrevisions, ns, name)) return;
     const existing = store
-      .list(T.controllerrevisions, ns)
+      .peekList(T.controllerrevisions, ns)
       .filter((r) => controllerOf(r)?.uid === owner.metadata.uid)
       .map((r) => Number(r.revision ?? 0));
     store.create(T.controllerrevisions, ns, {
@@ -376,7 +382,7 @@ function ensureRevision(store: ObjectStore, owner: KubeObject, name: string, tem
         labels: { ...(specOf(owner).selector?.matchLabels ?? {}), 'controller.kubernetes.io/hash': name.slice(name.lastIndexOf('-') + 1) },
         ownerReferences: [controllerRef(owner)],
       },
-      data: { spec: { template: { ...clone(template), $patch: 'replace' } } },
+      data: { spec: { template: { ...template, $patch: 'replace' } } },
       revision: Math.max(0, ...existing) + 1,
     });
   } catch {
@@ -427,11 +433,11 @@ export class StatefulSetController extends OwningController {
         continue;
       }
       for (const claim of this.claimsFor(sts, i)) {
-        if (!store.get(T.pvcs, ns, claim.metadata.name ?? '')) {
+        if (!store.peek(T.pvcs, ns, claim.metadata.name ?? '')) {
           try {
             store.create(T.pvcs, ns, claim);
           } catch (err) {
-            if (!store.get(T.pvcs, ns, claim.metadata.name ?? '')) throw err;
+            if (!store.peek(T.pvcs, ns, claim.metadata.name ?? '')) throw err;
           }
         }
       }

@@ -31,6 +31,14 @@ export function deepClone<T>(v: T): T {
   return out as T;
 }
 
+/** Freezes a JSON value and everything in it (a frozen value is taken as frozen throughout). */
+export function deepFreeze<T>(v: T): T {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
+  Object.freeze(v);
+  for (const x of Object.values(v as object)) deepFreeze(x);
+  return v;
+}
+
 export function deepEqual(a: Json, b: Json): boolean {
   if (a === b) return true;
   if (Array.isArray(a)) {

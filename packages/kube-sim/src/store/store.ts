@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ChangeEvent, KubeObject, ObjectStore, ResourceType, WatchEventType } from '../store-api.js';
 import type { Registry, ResourceInfo } from '../discovery/registry.js';
 import { ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound } from './errors.js';
-import { deepClone, deepEqual } from './patch.js';
+import { deepClone, deepEqual, deepFreeze } from './patch.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -68,6 +68,16 @@ const HISTORY = 50_000;
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const JOURNAL_COMPACT_LINES = 200_000;
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+/**
+ * KUBE_SIM_FREEZE=1 (kube-sim's own tests) freezes every stored object, so that code which
+ * mutates one instead of copying it (see ObjectStore) fails loudly instead of corrupting state.
+ */
+const FREEZE = process.env.KUBE_SIM_FREEZE === '1';
+
+/** A stored object is never mutated again (frozen when KUBE_SIM_FREEZE=1). */
+function stored<T>(obj: T): T {
+  return FREEZE ? deepFreeze(obj) : obj;
+}
 
 let stampSecond = 0;
 let stamp = '';
@@ -239,7 +249,7 @@ export class Store implements ObjectStore {
     const prev = b.objects.get(key);
     if (!prev) b.sorted = undefined;
     else this.unindex(bucketName, key, prev.obj);
-    b.objects.set(key, { obj });
+    b.objects.set(key, { obj: stored(obj) });
     this.index(bucketName, key, obj);
   }
 
@@ -285,9 +295,8 @@ export class Store implements ObjectStore {
     if (this.listeners.size === 0) return;
     const info = this.registry.getAnyVersion(b.group, b.resource);
     const resource: ResourceType = { group: b.group, version: info?.version ?? '', resource: b.resource };
-    let cached: KubeObject | undefined;
-    const change = { type, resource } as ChangeEvent;
-    Object.defineProperty(change, 'object', { enumerable: true, get: () => (cached ??= deepClone(obj)) });
+    // the stored object itself: listeners only read it (see ObjectStore)
+    const change: ChangeEvent = { type, resource, object: obj };
     for (const l of [...this.listeners]) {
       try {
         l(change);
@@ -358,6 +367,11 @@ export class Store implements ObjectStore {
 
   list(type: ResourceType, namespace?: string): KubeObject[] {
     return this.entries(type, namespace).map((e) => deepClone(e.obj));
+  }
+
+  /** The stored objects themselves (not copies): callers must not mutate them. */
+  peekList(type: ResourceType, namespace?: string): KubeObject[] {
+    return this.entries(type, namespace).map((e) => e.obj);
   }
 
   /** Stored entries in key order (namespace/name), optionally within one namespace. */
@@ -529,6 +543,7 @@ export class Store implements ObjectStore {
     obj.metadata.resourceVersion = this.nextRv();
     const entry: Entry = { obj };
     b.objects.set(key, entry);
+    stored(obj);
     b.sorted = undefined;
     const bn = this.bucketName(info.group, info.resource);
     this.index(bn, key, obj);
@@ -622,6 +637,7 @@ export class Store implements ObjectStore {
     this.unindex(bn, key, old);
     const entry: Entry = { obj };
     b.objects.set(key, entry);
+    stored(obj);
     this.index(bn, key, obj);
     this.record(bn, key, obj, entry);
     this.emit('MODIFIED', b, obj, old);
@@ -635,7 +651,7 @@ export class Store implements ObjectStore {
     if (old) this.unindex(bn, key, old);
     b.objects.delete(key);
     b.sorted = undefined;
-    const gone = { ...obj, metadata: { ...obj.metadata, resourceVersion: this.nextRv() } };
+    const gone = stored({ ...obj, metadata: { ...obj.metadata, resourceVersion: this.nextRv() } });
     this.record(bn, key, undefined);
     this.emit('DELETED', b, gone, old);
     for (const h of this.hooks) h.afterDelete?.(info, gone, this);
@@ -686,6 +702,7 @@ export class Store implements ObjectStore {
       this.unindex(bn, key, old);
       const entry: Entry = { obj };
       b.objects.set(key, entry);
+      stored(obj);
       this.index(bn, key, obj);
       this.record(bn, key, obj, entry);
       this.emit('MODIFIED', b, obj, old);
