@@ -6,6 +6,7 @@
  * cluster.
  */
 import type { ChangeEvent, KubeObject } from '../store-api.js';
+import { LabelIndex, SelectorIndex } from './indexes.js';
 import { QueueController, T, clone, controllerRef, ignoreNotFound, isPodReady, isType, keyOf, sameJson, splitKey, stableJson } from './util.js';
 
 const SERVICES = { group: '', version: 'v1', resource: 'services' };
@@ -33,11 +34,6 @@ interface ContainerPorts {
   ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
 }
 
-function selects(selector: Record<string, string> | undefined, pod: KubeObject): boolean {
-  if (!selector || Object.keys(selector).length === 0) return false;
-  return Object.entries(selector).every(([k, v]) => pod.metadata.labels?.[k] === v);
-}
-
 function resolvePort(sp: ServicePort, pod: KubeObject): number | undefined {
   const target = sp.targetPort ?? sp.port;
   if (typeof target === 'number') return target;
@@ -50,27 +46,44 @@ function resolvePort(sp: ServicePort, pod: KubeObject): number | undefined {
   return undefined;
 }
 
+const selectorOf = (svc: KubeObject) => (svc.spec as ServiceSpec | undefined)?.selector;
+
 export class EndpointsController extends QueueController {
   readonly name = 'endpoints';
+  /** Pods by namespace and label, Services by selector, slices by service name (see indexes.ts). */
+  private readonly pods = new LabelIndex();
+  private readonly services = new SelectorIndex();
+  private readonly slices = new LabelIndex();
 
   protected resync(): void {
-    for (const svc of this.ctx.store.peekList(SERVICES)) this.enqueue(keyOf(svc));
+    for (const pod of this.ctx.store.peekList(T.pods)) this.pods.upsert(pod);
+    try {
+      for (const slice of this.ctx.store.peekList(SLICES)) this.slices.upsert(slice);
+    } catch {
+      // discovery.k8s.io not served
+    }
+    for (const svc of this.ctx.store.peekList(SERVICES)) {
+      this.services.set(svc, selectorOf(svc));
+      this.enqueue(keyOf(svc));
+    }
   }
 
   protected onEvent(event: ChangeEvent): void {
-    const obj = event.object;
     if (isType(event.resource, SERVICES)) {
+      const obj = event.object;
       if (event.type === 'DELETED') {
+        this.services.remove(obj);
         // Endpoints carry no owner reference: the controller removes them (slices are GC'd)
-        if ((obj.spec as ServiceSpec | undefined)?.selector) this.enqueue(`delete:${keyOf(obj)}`);
+        if (selectorOf(obj)) this.enqueue(`delete:${keyOf(obj)}`);
         return;
       }
+      this.services.set(obj, selectorOf(obj));
       this.enqueue(keyOf(obj));
     } else if (isType(event.resource, T.pods)) {
-      const ns = obj.metadata.namespace;
-      for (const svc of this.ctx.store.peekList(SERVICES, ns)) {
-        if (selects((svc.spec as ServiceSpec | undefined)?.selector, obj)) this.enqueue(keyOf(svc));
-      }
+      this.pods.onEvent(event);
+      for (const key of this.services.selecting(event.object)) this.enqueue(key);
+    } else if (isType(event.resource, SLICES)) {
+      this.slices.onEvent(event);
     }
   }
 
@@ -86,9 +99,9 @@ export class EndpointsController extends QueueController {
     if (!svc || svc.metadata.deletionTimestamp) return;
     const spec = (svc.spec ?? {}) as ServiceSpec;
     if (!spec.selector || Object.keys(spec.selector).length === 0 || spec.type === 'ExternalName') return;
-    const pods = store
-      .peekList(T.pods, namespace)
-      .filter((p) => selects(spec.selector, p) && !p.metadata.deletionTimestamp)
+    const pods = this.pods
+      .select(namespace, spec.selector)
+      .filter((p) => !p.metadata.deletionTimestamp)
       .filter((p) => (p.status as { podIP?: string } | undefined)?.podIP)
       .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
     const ports = spec.ports ?? [];
@@ -149,12 +162,12 @@ export class EndpointsController extends QueueController {
         targetRef: { kind: 'Pod', name: p.metadata.name, namespace, uid: p.metadata.uid },
       };
     });
-    let slice: KubeObject | undefined;
     try {
-      slice = store.peekList(SLICES, namespace).find((s) => s.metadata.labels?.[SERVICE_NAME] === name && s.metadata.labels?.[MANAGED_BY] === 'endpointslice-controller.k8s.io');
+      store.peek(SLICES, namespace, name);
     } catch {
       return; // discovery.k8s.io not served
     }
+    const slice: KubeObject | undefined = this.slices.select(namespace, { [SERVICE_NAME]: name, [MANAGED_BY]: 'endpointslice-controller.k8s.io' })[0];
     const sliceLabels = { ...labels, [SERVICE_NAME]: name, [MANAGED_BY]: 'endpointslice-controller.k8s.io' };
     if (!slice) {
       store.create(SLICES, namespace, {

@@ -21,6 +21,7 @@ import {
   splitKey,
   sameJson,
 } from './util.js';
+import { RefIndex } from './indexes.js';
 
 interface Container {
   name: string;
@@ -75,12 +76,19 @@ function qosClass(spec: PodSpec): string {
 export class PodController extends QueueController {
   readonly name = 'kubelet';
 
+  /** Pods by the claims they mount. */
+  private readonly claims = new RefIndex(podClaims);
+
   protected resync(): void {
-    for (const pod of this.ctx.store.peekList(T.pods)) this.enqueue(keyOf(pod));
+    for (const pod of this.ctx.store.peekList(T.pods)) {
+      this.claims.upsert(pod);
+      this.enqueue(keyOf(pod));
+    }
   }
 
   protected onEvent(event: ChangeEvent): void {
     if (isType(event.resource, T.pods)) {
+      this.claims.onEvent(event);
       if (event.type === 'DELETED') {
         const uid = event.object.metadata.uid;
         if (uid) void rm(join(this.ctx.dataDir, 'pods', uid), { recursive: true, force: true }).catch(() => {});
@@ -91,8 +99,8 @@ export class PodController extends QueueController {
       const ns = event.object.metadata.namespace;
       const name = event.object.metadata.name;
       if (!ns || !name) return;
-      for (const pod of this.ctx.store.peekList(T.pods, ns)) {
-        if (podPhaseOf(pod) === 'Pending' && podClaims(pod).includes(name)) this.enqueue(keyOf(pod));
+      for (const pod of this.claims.referring(ns, name)) {
+        if (podPhaseOf(pod) === 'Pending') this.enqueue(keyOf(pod));
       }
     }
   }

@@ -9,6 +9,7 @@ import { cp, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ChangeEvent, KubeObject } from '../store-api.js';
+import { RefIndex } from './indexes.js';
 import { podClaims } from './pods.js';
 import {
   QueueController,
@@ -99,7 +100,11 @@ function isDefaultClass(sc: KubeObject): boolean {
 export class VolumeController extends QueueController {
   readonly name = 'persistentvolume';
 
+  /** Pods by the claims they mount. */
+  private readonly claimUsers = new RefIndex(podClaims);
+
   protected resync(): void {
+    for (const pod of this.ctx.store.peekList(T.pods)) this.claimUsers.upsert(pod);
     for (const pvc of this.ctx.store.peekList(T.pvcs)) this.enqueue(`pvc:${keyOf(pvc)}`);
     for (const pv of this.ctx.store.peekList(T.pvs)) this.enqueue(`pv:${keyOf(pv)}`);
   }
@@ -124,6 +129,7 @@ export class VolumeController extends QueueController {
       const ref = pvSpec(obj).claimRef;
       if (ref?.namespace && ref.name) this.enqueue(`pvc:${ref.namespace}/${ref.name}`);
     } else if (isType(event.resource, T.pods)) {
+      this.claimUsers.onEvent(event);
       const ns = obj.metadata.namespace;
       for (const claim of podClaims(obj)) this.enqueue(`pvc:${ns}/${claim}`);
     } else if (isType(event.resource, T.storageclasses)) {
@@ -142,9 +148,7 @@ export class VolumeController extends QueueController {
   }
 
   private claimInUse(pvc: KubeObject): boolean {
-    return this.ctx.store
-      .peekList(T.pods, pvc.metadata.namespace)
-      .some((p) => isPodActive(p) && podClaims(p).includes(pvc.metadata.name ?? ''));
+    return this.claimUsers.referring(pvc.metadata.namespace, pvc.metadata.name ?? '').some(isPodActive);
   }
 
   private async reconcileClaim(key: string): Promise<void> {
