@@ -185,6 +185,32 @@ describe('controllers', () => {
     await until(() => !store.get({ group: '', version: 'v1', resource: 'endpoints' }, 'default', 'api'), 'endpoints removed');
   });
 
+  it('moves a relabeled pod between the Endpoints of the Services that select it', async () => {
+    const svcType = { group: '', version: 'v1', resource: 'services' };
+    const epType = { group: '', version: 'v1', resource: 'endpoints' };
+    for (const app of ['a', 'b', 'c']) {
+      store.create(svcType, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: app }, spec: { selector: { app }, ports: [{ port: 80 }] } });
+    }
+    // a Service selecting on two labels, and one without a selector (no Endpoints of its own)
+    store.create(svcType, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a-web' }, spec: { selector: { app: 'a', tier: 'web' }, ports: [{ port: 80 }] } });
+    store.create(svcType, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'manual' }, spec: { ports: [{ port: 80 }] } });
+    for (const name of ['p1', 'p2']) {
+      store.create(T.pods, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'a', tier: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+    }
+    const ips = (svc: string) =>
+      ((store.get(epType, 'default', svc)?.subsets as any[] | undefined) ?? []).flatMap((s) => (s.addresses ?? []).map((a: any) => a.targetRef.name)).sort().join(',');
+    await until(() => ips('a') === 'p1,p2' && ips('a-web') === 'p1,p2', 'endpoints of a');
+    expect(ips('b')).toBe('');
+    const p1 = store.get(T.pods, 'default', 'p1')!;
+    store.update(T.pods, 'default', { ...p1, metadata: { ...p1.metadata, labels: { app: 'b' } } });
+    await until(() => ips('a') === 'p2' && ips('a-web') === 'p2' && ips('b') === 'p1', 'p1 moved to b');
+    expect(ips('c')).toBe('');
+    expect(store.get(epType, 'default', 'manual')).toBeUndefined();
+    store.delete(T.pods, 'default', 'p2');
+    await until(() => ips('a') === '' && ips('a-web') === '', 'p2 gone');
+    expect(ips('b')).toBe('p1');
+  });
+
   it('runs a StatefulSet with PVCs from volumeClaimTemplates and binds them to provisioned PVs', async () => {
     store.create(T.statefulsets, 'db', {
       apiVersion: 'apps/v1',

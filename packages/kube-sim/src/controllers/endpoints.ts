@@ -80,8 +80,11 @@ export class EndpointsController extends QueueController {
       this.services.set(obj, selectorOf(obj));
       this.enqueue(keyOf(obj));
     } else if (isType(event.resource, T.pods)) {
+      // the Services that selected the pod before count too: a relabeled pod leaves them
+      const before = this.pods.get(keyOf(event.object));
       this.pods.onEvent(event);
       for (const key of this.services.selecting(event.object)) this.enqueue(key);
+      if (before) for (const key of this.services.selecting(before)) this.enqueue(key);
     } else if (isType(event.resource, SLICES)) {
       this.slices.onEvent(event);
     }

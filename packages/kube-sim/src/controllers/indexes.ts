@@ -68,6 +68,11 @@ export class LabelIndex {
     else this.upsert(event.object);
   }
 
+  /** The indexed version of the object with this key (`namespace/name`). */
+  get(key: string): KubeObject | undefined {
+    return this.objects.get(key);
+  }
+
   /** The objects in `namespace` that a non-empty selector selects, in key (name) order. */
   select(namespace: string | undefined, selector: Selector): KubeObject[] {
     let smallest: Set<string> | undefined;
