@@ -8,6 +8,7 @@ import type { ResourceInfo } from '../discovery/registry.js';
 import { ApiError, invalid } from './errors.js';
 import { deepEqual } from './patch.js';
 import type { Store, StoreHooks } from './store.js';
+import { ServiceAllocations } from './allocations.js';
 
 export const SERVICE_CIDR_BASE = [10, 96, 0, 0];
 export const KUBERNETES_SERVICE_IP = '10.96.0.1';
@@ -478,35 +479,30 @@ function defaultService(obj: KubeObject, store: Store, old?: KubeObject): void {
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
   const type = String(spec.type);
-  const services = store.entries({ group: '', version: 'v1', resource: 'services' }).filter((e) => e.obj.metadata.uid !== obj.metadata.uid);
+  // what the other Services hold (an update does not collide with its own stored version)
+  const taken = ServiceAllocations.of(store);
   if (type !== 'ExternalName') {
     spec.internalTrafficPolicy ??= 'Cluster';
     spec.ipFamilies ??= ['IPv4'];
     spec.ipFamilyPolicy ??= 'SingleStack';
-    const used = new Set<string>([KUBERNETES_SERVICE_IP]);
-    for (const e of services) {
-      const s = e.obj.spec as Obj | undefined;
-      if (typeof s?.clusterIP === 'string') used.add(s.clusterIP);
-    }
+    const used = (candidate: string) => candidate === KUBERNETES_SERVICE_IP || taken.ipTaken(candidate, old);
     const ip = spec.clusterIP as string | undefined;
     if (ip && ip !== 'None') {
-      if (used.has(ip) && !(old && (old.spec as Obj | undefined)?.clusterIP === ip) && !(obj.metadata.name === 'kubernetes' && obj.metadata.namespace === 'default' && ip === KUBERNETES_SERVICE_IP)) {
+      if (used(ip) && !(old && (old.spec as Obj | undefined)?.clusterIP === ip) && !(obj.metadata.name === 'kubernetes' && obj.metadata.namespace === 'default' && ip === KUBERNETES_SERVICE_IP)) {
         throw invalid('Service', '', obj.metadata.name ?? '', [{ field: 'spec.clusterIPs', message: `Invalid value: []string{"${ip}"}: failed to allocate IP ${ip}: provided IP is already allocated` }]);
       }
     } else if (!ip) {
       let n = 10 + Math.floor(Math.random() * 60000);
       for (let tries = 0; tries < 1 << 20; tries++, n = (n % 0xffffe) + 2) {
-        if (!used.has(ipOf(n))) break;
+        if (!used(ipOf(n))) break;
       }
       spec.clusterIP = ipOf(n);
     }
     spec.clusterIPs = [spec.clusterIP];
   }
   const needsNodePort = type === 'NodePort' || type === 'LoadBalancer';
-  const usedPorts = new Set<number>();
-  for (const e of services) {
-    for (const p of ((e.obj.spec as Obj | undefined)?.ports as Obj[] | undefined) ?? []) if (typeof p.nodePort === 'number') usedPorts.add(p.nodePort);
-  }
+  const mine = new Set<number>();
+  const portUsed = (port: number) => mine.has(port) || taken.nodePortTaken(port, old);
   const oldPorts = new Set<number>(((old?.spec as Obj | undefined)?.ports as Obj[] | undefined)?.map((p) => p.nodePort as number).filter((x) => typeof x === 'number') ?? []);
   for (const p of (spec.ports as Obj[] | undefined) ?? []) {
     p.protocol ??= 'TCP';
@@ -516,16 +512,16 @@ function defaultService(obj: KubeObject, store: Store, old?: KubeObject): void {
         if (p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX) {
           throw invalid('Service', '', obj.metadata.name ?? '', [{ field: 'spec.ports[0].nodePort', message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}` }]);
         }
-        if (usedPorts.has(p.nodePort) && !oldPorts.has(p.nodePort)) {
+        if (portUsed(p.nodePort) && !oldPorts.has(p.nodePort)) {
           throw invalid('Service', '', obj.metadata.name ?? '', [{ field: 'spec.ports[0].nodePort', message: `Invalid value: ${p.nodePort}: provided port is already allocated` }]);
         }
       } else {
         let port = NODE_PORT_MIN + Math.floor(Math.random() * (NODE_PORT_MAX - NODE_PORT_MIN));
-        for (let i = 0; usedPorts.has(port) && i < 3000; i++) port = port >= NODE_PORT_MAX ? NODE_PORT_MIN : port + 1;
-        if (usedPorts.has(port)) throw new ApiError(500, 'InternalError', 'range is full: no node ports left');
+        for (let i = 0; portUsed(port) && i < 3000; i++) port = port >= NODE_PORT_MAX ? NODE_PORT_MIN : port + 1;
+        if (portUsed(port)) throw new ApiError(500, 'InternalError', 'range is full: no node ports left');
         p.nodePort = port;
       }
-      usedPorts.add(p.nodePort as number);
+      mine.add(p.nodePort as number);
     } else {
       delete p.nodePort;
     }
