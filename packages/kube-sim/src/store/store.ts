@@ -112,6 +112,8 @@ export class Store implements ObjectStore {
   private readonly byUid = new Map<string, { bucket: string; key: string }>();
   /** owner uid → dependents' locations ("bucket\0key") */
   private readonly dependents = new Map<string, Set<string>>();
+  /** namespace → how many objects it holds (namespace deletion waits for 0) */
+  private readonly namespaceCounts = new Map<string, number>();
   private journal: string[] = [];
   private journalTimer: NodeJS.Timeout | undefined;
   private journalWrite: Promise<void> = Promise.resolve();
@@ -264,6 +266,7 @@ export class Store implements ObjectStore {
 
   private index(bucket: string, key: string, obj: KubeObject): void {
     if (obj.metadata.uid) this.byUid.set(obj.metadata.uid, { bucket, key });
+    this.countInNamespace(key, obj, 1);
     for (const ref of obj.metadata.ownerReferences ?? []) {
       let set = this.dependents.get(ref.uid);
       if (!set) this.dependents.set(ref.uid, (set = new Set()));
@@ -273,11 +276,21 @@ export class Store implements ObjectStore {
 
   private unindex(bucket: string, key: string, obj: KubeObject): void {
     if (obj.metadata.uid) this.byUid.delete(obj.metadata.uid);
+    this.countInNamespace(key, obj, -1);
     for (const ref of obj.metadata.ownerReferences ?? []) {
       const set = this.dependents.get(ref.uid);
       set?.delete(`${bucket}\0${key}`);
       if (set && set.size === 0) this.dependents.delete(ref.uid);
     }
+  }
+
+  /** Counts objects of a namespace (namespaced keys are `namespace/name`). */
+  private countInNamespace(key: string, obj: KubeObject, by: number): void {
+    const ns = obj.metadata.namespace;
+    if (!ns || !key.startsWith(`${ns}/`)) return;
+    const n = (this.namespaceCounts.get(ns) ?? 0) + by;
+    if (n > 0) this.namespaceCounts.set(ns, n);
+    else this.namespaceCounts.delete(ns);
   }
 
   private emit(type: WatchEventType, b: Bucket, obj: KubeObject, old?: KubeObject): void {
@@ -825,7 +838,7 @@ export class Store implements ObjectStore {
   private finishNamespace(ns: string): void {
     const nsEntry = this.buckets.get('/namespaces')?.objects.get(ns);
     if (!nsEntry?.obj.metadata.deletionTimestamp) return;
-    if (this.objectsInNamespace(ns).length > 0) return;
+    if (this.namespaceCounts.has(ns)) return;
     const copy = deepClone(nsEntry.obj);
     const spec = (copy.spec ?? {}) as { finalizers?: string[] };
     if (spec.finalizers?.length) {
