@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,37 @@ describe('Store persistence', () => {
     expect(Number(b.currentResourceVersion())).toBeGreaterThan(lastRv);
     const next = b.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' } });
     expect(Number(next.metadata.resourceVersion)).toBeGreaterThan(Number(b.get(CM, 'n', 'late')!.metadata.resourceVersion));
+  });
+});
+
+describe('Store journal', () => {
+  it('writes the last version of each object once per flush, and replays to the same state after a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-sim-journal-'));
+    try {
+      const registry = new Registry();
+      const a = new Store(registry, dir);
+      a.create(NS, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
+      let cm = a.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'edited' }, data: { v: '0' } });
+      for (let i = 1; i <= 3; i++) cm = a.update(CM, 'n', { ...cm, data: { v: String(i) } });
+      a.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gone' } });
+      a.delete(CM, 'n', 'gone');
+      // the debounced append: wait until it is complete (the file exists before its lines are in)
+      const journal = join(dir, 'journal.ndjson');
+      const text = () => (existsSync(journal) ? readFileSync(journal, 'utf8') : '');
+      for (let i = 0; i < 400 && text().split('\n').length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+      const lines = text().trim().split('\n').map((l) => JSON.parse(l) as { rv: number; k: string; o?: { data?: unknown } });
+      expect(lines.map((l) => l.k).sort()).toEqual(['n', 'n/edited', 'n/gone']);
+      expect(lines.find((l) => l.k === 'n/edited')!.o!.data).toEqual({ v: '3' });
+      expect(lines.find((l) => l.k === 'n/gone')!.o).toBeUndefined();
+      // a second store reads the journal as it is (the first never closed: a crash)
+      const b = new Store(registry, dir);
+      expect(b.load()).toBe(true);
+      expect(b.get(CM, 'n', 'edited')!.data).toEqual({ v: '3' });
+      expect(b.get(CM, 'n', 'gone')).toBeUndefined();
+      expect(b.currentResourceVersion()).toBe(a.currentResourceVersion());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

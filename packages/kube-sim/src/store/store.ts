@@ -114,7 +114,8 @@ export class Store implements ObjectStore {
   private readonly dependents = new Map<string, Set<string>>();
   /** namespace → how many objects it holds (namespace deletion waits for 0) */
   private readonly namespaceCounts = new Map<string, number>();
-  private journal: string[] = [];
+  /** Writes not yet appended to the journal: the last one per object (it replaces earlier ones). */
+  private journal = new Map<string, { rv: number; bucket: string; key: string; entry?: Entry }>();
   private journalTimer: NodeJS.Timeout | undefined;
   private journalWrite: Promise<void> = Promise.resolve();
   private journalLines = 0;
@@ -176,33 +177,34 @@ export class Store implements ObjectStore {
   /** Writes a fresh snapshot and empties the journal (atomically: temp file + rename). */
   compact(): void {
     if (!this.stateDir) return;
-    const buckets: Record<string, KubeObject[]> = {};
+    // {"rv":…,"buckets":{"group/resource":[objects]}}, reusing the JSON that entries already have
+    const buckets: string[] = [];
     for (const [name, b] of this.buckets) {
-      if (b.objects.size) buckets[name] = [...b.objects.values()].map((e) => e.obj);
+      if (!b.objects.size) continue;
+      const items: string[] = [];
+      for (const e of b.objects.values()) items.push(e.json ?? JSON.stringify(e.obj));
+      buckets.push(`${JSON.stringify(name)}:[${items.join(',')}]`);
     }
     const tmp = join(this.stateDir, `state.json.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify({ rv: this.rv, buckets }));
+    writeFileSync(tmp, `{"rv":${this.rv},"buckets":{${buckets.join(',')}}}`);
     renameSync(tmp, join(this.stateDir, 'state.json'));
     rmSync(join(this.stateDir, 'journal.ndjson'), { force: true });
-    this.journal = [];
+    this.journal.clear();
     this.journalLines = 0;
   }
 
   private record(bucket: string, key: string, obj: KubeObject | undefined, entry?: Entry): void {
     if (!this.stateDir || this.closed) return;
-    if (obj && entry) {
-      const json = (entry.json ??= JSON.stringify(obj));
-      this.journal.push(`{"rv":${this.rv},"b":${JSON.stringify(bucket)},"k":${JSON.stringify(key)},"o":${json}}`);
-    } else {
-      this.journal.push(JSON.stringify({ rv: this.rv, b: bucket, k: key }));
-    }
+    // replaying the journal keeps the last version of each object: only that one is written
+    // (an object written several times between two flushes is serialized once)
+    this.journal.set(`${bucket}\0${key}`, { rv: this.rv, bucket, key, entry: obj ? entry : undefined });
     if (!this.journalTimer) this.journalTimer = setTimeout(() => this.flushJournal(), 50);
   }
 
   private flushJournal(): Promise<void> {
     this.journalTimer = undefined;
-    if (!this.stateDir || this.journal.length === 0) return this.journalWrite;
-    this.journalLines += this.journal.length;
+    if (!this.stateDir || this.journal.size === 0) return this.journalWrite;
+    this.journalLines += this.journal.size;
     if (this.journalLines > this.compactAfter) {
       // a long-running simulator: fold the journal into a fresh snapshot
       this.journalLines = 0;
@@ -210,8 +212,14 @@ export class Store implements ObjectStore {
       this.journalWrite = pending.then(() => this.compact()).catch((err) => console.error('kube-sim: compacting state failed:', err));
       return this.journalWrite;
     }
-    const text = this.journal.join('\n') + '\n';
-    this.journal = [];
+    const lines: string[] = [];
+    for (const { rv, bucket, key, entry } of this.journal.values()) {
+      const b = JSON.stringify(bucket);
+      const k = JSON.stringify(key);
+      lines.push(entry ? `{"rv":${rv},"b":${b},"k":${k},"o":${(entry.json ??= JSON.stringify(entry.obj))}}` : `{"rv":${rv},"b":${b},"k":${k}}`);
+    }
+    const text = lines.join('\n') + '\n';
+    this.journal.clear();
     const file = join(this.stateDir, 'journal.ndjson');
     this.journalWrite = this.journalWrite.then(() => appendFile(file, text)).catch(() => undefined);
     return this.journalWrite;
