@@ -36,6 +36,27 @@ function values(seed: number, n: number): unknown[] {
   return Array.from({ length: n }, () => gen(0));
 }
 
+/** stableJson as it was first written: the reference the faster one must match. */
+function referenceStableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(referenceStableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${referenceStableJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+describe('stableJson', () => {
+  it('serializes like the reference: sorted keys, no undefined members, null for undefined items', () => {
+    for (const v of values(11, 500)) expect(stableJson(v)).toBe(referenceStableJson(v));
+    expect(stableJson({ b: 1, a: [undefined, 'x"'], c: undefined, é: null })).toBe(
+      '{"a":[null,"x\\""],"b":1,"é":null}',
+    );
+  });
+});
+
 describe('sameJson', () => {
   it('agrees with comparing stableJson strings', () => {
     const vs = values(7, 300);

@@ -78,12 +78,20 @@ export function controllerOf(obj: KubeObject): NonNullable<ObjectMeta['ownerRefe
 
 /** JSON with object keys sorted, so that equal values serialize equally. */
 export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + stableJson(v[i]);
+    return `${out}]`;
+  }
   if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
+    const o = v as Record<string, unknown>;
+    let out = '{';
+    for (const k of Object.keys(o).sort()) {
+      if (o[k] === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stableJson(o[k])}`;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
@@ -129,8 +137,9 @@ export function templateHash(v: unknown): string {
   const known = v && typeof v === 'object' ? hashes.get(v) : undefined;
   if (known !== undefined) return known;
   let h = 0x811c9dc5;
-  for (const byte of Buffer.from(stableJson(v))) {
-    h ^= byte;
+  const bytes = Buffer.from(stableJson(v));
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   const hash = [...String(h)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
