@@ -32,6 +32,16 @@ describe('verifyBackup', () => {
     expect((await readAuditLog(repo)).at(-1)).toMatchObject({ action: 'backup.verify', target: 'vdb-1', outcome: 'success' });
   });
 
+  it('refuses a scratch namespace that exists already (it would be deleted afterwards)', async () => {
+    await h.kubectl(['create', 'namespace', 'keepme']);
+    await h.kubectl(['create', 'configmap', 'precious', '-n', 'keepme', '--from-literal=k=v']);
+    const repo = await memoryRepo();
+    await backupNamespace(repo, h.kubeConfig(), { namespace: 'keepme', name: 'keep-1', volumes: 'none' });
+    await expect(verifyBackup(repo, h.kubeConfig(), { backup: 'keep-1', restoreTest: true, scratchNamespace: 'keepme' })).rejects.toMatchObject({ code: 'EEXISTS' });
+    const cm = await h.client().getOptional({ group: '', version: 'v1', resource: 'configmaps', namespaced: true }, 'keepme', 'precious');
+    expect(cm?.metadata.name).toBe('precious');
+  });
+
   it('fails a damaged backup with the reason', async () => {
     await h.kubectl(['create', 'namespace', 'small']);
     await h.kubectl(['create', 'configmap', 'c', '-n', 'small', '--from-literal=k=v']);

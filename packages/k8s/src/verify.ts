@@ -106,6 +106,9 @@ export async function verifyBackup(repo: Repository, target: ClusterTarget | und
   if (options.restoreTest) {
     if (!client) throw new K8sError('EUSAGE', 'a restore test needs a cluster');
     scratch = options.scratchNamespace ?? scratchName(handle.name);
+    // The scratch namespace is deleted afterwards: never one that holds anything already.
+    if (await client.getOptional(NAMESPACES, undefined, scratch, options.signal))
+      throw new K8sError('EEXISTS', `namespace "${scratch}" exists already: a restore test needs a scratch namespace of its own, which it deletes afterwards`);
     log.progress('apply', `restoring ${handle.name} into scratch namespace ${scratch}`);
     try {
       const restored = await restoreNamespace(repo, client, {
@@ -209,8 +212,10 @@ export async function verifyBackup(repo: Repository, target: ClusterTarget | und
   return { backup: handle.name, snapshot: handle.snapshot.id, result, checks, ...(scratch ? { scratchNamespace: scratch } : {}), recordSnapshot, warnings: [...log.warnings] };
 }
 
+const NAMESPACES = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
+
 async function deleteNamespace(client: KubeClient, name: string): Promise<void> {
-  const t = { group: '', version: 'v1', resource: 'namespaces', namespaced: false };
+  const t = NAMESPACES;
   try {
     await client.delete(t, undefined, name);
   } catch (err) {
