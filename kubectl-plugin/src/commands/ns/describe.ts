@@ -9,7 +9,7 @@ import {
 } from '../../k8s-cluster.js';
 import { fields, readOutputOption, writeDocument, type ReadFormat } from '../../k8s-output.js';
 import { formatBytes, formatDuration, formatTime } from '../../output/format.js';
-import { renderTable } from '../../output/table.js';
+import { renderTable, type Column } from '../../output/table.js';
 import type { Session } from '../../session.js';
 
 interface DescribeFlags extends ClusterFlags {
@@ -39,6 +39,11 @@ export function registerDescribe(parent: Command, session: Session): void {
 
 function section(title: string, body: string): string {
   return `${title}:\n${body || '  <none>\n'}`;
+}
+
+/** A section holding a table of `rows` (empty: `<none>`, as section() shows it). */
+function tableSection<T>(title: string, rows: readonly T[], columns: readonly Column<T>[]): string {
+  return section(title, rows.length ? indent(renderTable(rows, columns)) : '');
 }
 
 function indent(text: string): string {
@@ -93,31 +98,17 @@ export function renderDescription(d: BackupDescription): string {
       '  ',
     ),
   );
-  out += section(
-    'Resources',
-    d.resources.length
-      ? indent(
-          renderTable(d.resources, [
-            { header: 'KIND', value: (k) => k.kind },
-            { header: 'API VERSION', value: (k) => k.apiVersion },
-            { header: 'COUNT', value: (k) => String(k.count), right: true },
-            { header: 'NAMES', value: (k) => abbreviate(k.names) },
-          ]),
-        )
-      : '',
-  );
-  out += section(
-    'Cluster-scoped dependencies',
-    d.dependencies.length
-      ? indent(
-          renderTable(d.dependencies, [
-            { header: 'KIND', value: (x) => x.kind },
-            { header: 'NAME', value: (x) => x.name },
-            { header: 'WHY', value: (x) => x.reason },
-          ]),
-        )
-      : '',
-  );
+  out += tableSection('Resources', d.resources, [
+    { header: 'KIND', value: (k) => k.kind },
+    { header: 'API VERSION', value: (k) => k.apiVersion },
+    { header: 'COUNT', value: (k) => String(k.count), right: true },
+    { header: 'NAMES', value: (k) => abbreviate(k.names) },
+  ]);
+  out += tableSection('Cluster-scoped dependencies', d.dependencies, [
+    { header: 'KIND', value: (x) => x.kind },
+    { header: 'NAME', value: (x) => x.name },
+    { header: 'WHY', value: (x) => x.reason },
+  ]);
   out += section(
     'Skipped',
     Object.entries(d.skipped.byReason)
@@ -125,34 +116,20 @@ export function renderDescription(d: BackupDescription): string {
       .map(([why, n]) => `  ${n}  ${why}\n`)
       .join(''),
   );
-  out += section(
-    'Volumes',
-    d.volumes.length
-      ? indent(
-          renderTable(d.volumes, [
-            { header: 'PVC', value: (v) => v.pvc },
-            { header: 'METHOD', value: (v) => v.method },
-            { header: 'CAPACITY', value: (v) => v.capacity ?? '' },
-            { header: 'STORAGECLASS', value: (v) => v.storageClass ?? '' },
-            { header: 'DATA', value: (v) => formatBytes(v.bytes ?? v.itemSize ?? 0), right: true },
-            { header: 'NOTE', value: (v) => v.error ?? v.note ?? '' },
-          ]),
-        )
-      : '',
-  );
-  out += section(
-    'Images',
-    d.images.length
-      ? indent(
-          renderTable(d.images, [
-            { header: 'OWNER', value: (i) => i.owner },
-            { header: 'CONTAINER', value: (i) => `${i.container}${i.init ? ' (init)' : ''}` },
-            { header: 'IMAGE', value: (i) => i.image },
-            { header: 'DIGEST', value: (i) => i.digest ?? '' },
-          ]),
-        )
-      : '',
-  );
+  out += tableSection('Volumes', d.volumes, [
+    { header: 'PVC', value: (v) => v.pvc },
+    { header: 'METHOD', value: (v) => v.method },
+    { header: 'CAPACITY', value: (v) => v.capacity ?? '' },
+    { header: 'STORAGECLASS', value: (v) => v.storageClass ?? '' },
+    { header: 'DATA', value: (v) => formatBytes(v.bytes ?? v.itemSize ?? 0), right: true },
+    { header: 'NOTE', value: (v) => v.error ?? v.note ?? '' },
+  ]);
+  out += tableSection('Images', d.images, [
+    { header: 'OWNER', value: (i) => i.owner },
+    { header: 'CONTAINER', value: (i) => `${i.container}${i.init ? ' (init)' : ''}` },
+    { header: 'IMAGE', value: (i) => i.image },
+    { header: 'DIGEST', value: (i) => i.digest ?? '' },
+  ]);
   if (d.hooks.length)
     out += section(
       'Hooks',
@@ -163,19 +140,12 @@ export function renderDescription(d: BackupDescription): string {
         )
         .join(''),
     );
-  out += section(
-    'Restores',
-    d.restores.length
-      ? indent(
-          renderTable(d.restores, [
-            { header: 'NAME', value: (r) => r.name },
-            { header: 'TIME', value: (r) => formatTime(r.time) },
-            { header: 'TARGET', value: (r) => r.targetNamespace },
-            { header: 'OUTCOME', value: (r) => r.outcome },
-          ]),
-        )
-      : '',
-  );
+  out += tableSection('Restores', d.restores, [
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'TIME', value: (r) => formatTime(r.time) },
+    { header: 'TARGET', value: (r) => r.targetNamespace },
+    { header: 'OUTCOME', value: (r) => r.outcome },
+  ]);
   out += section('Warnings', d.warnings.map((w) => `  ${w}\n`).join(''));
   return out;
 }
