@@ -162,7 +162,9 @@ export async function captureNamespace(client: KubeClient, log: OperationLog, op
         skipped.push({ kind: t.kind, group: t.group, namespace: ref.namespace, name: ref.name, reason });
         const owned = /^owned by (\S+) (\S+), which makes it again$/.exec(reason);
         const key = owned ? `owned by a ${owned[1]}, which makes it again` : reason;
-        skippedHere.set(key, [...(skippedHere.get(key) ?? []), owned ? `${ref.name} (${owned[1]} ${owned[2]})` : ref.name]);
+        let names = skippedHere.get(key);
+        if (!names) skippedHere.set(key, (names = []));
+        names.push(owned ? `${ref.name} (${owned[1]} ${owned[2]})` : ref.name);
         continue;
       }
       objects.push({ ref, path: resourceDocName(ref), object: obj });
