@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hasTime, timedRun } from './timed-run.mjs';
+import { hasTime, printColumns, timedRun } from './timed-run.mjs';
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const { values: opt } = parseArgs({
@@ -326,16 +326,7 @@ function printTable(o, r, res) {
       'ours ≤ 256 MB',
     ],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    );
-  console.log('');
+  printColumns(rows);
   console.log(
     'Times are whole-process wall times (start-up and key derivation included); CPU = user + sys seconds of the',
   );

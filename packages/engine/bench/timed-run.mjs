@@ -1,4 +1,4 @@
-// Runs a command for a benchmark: wall time, stdout, and (through /usr/bin/time when present)
+// Helpers of the benchmarks. timedRun runs a command: wall time, stdout, and (through /usr/bin/time when present)
 // peak RSS and CPU seconds of the process and its threads. Shared by the engine and namespace
 // benchmarks.
 import { spawn } from 'node:child_process';
@@ -36,3 +36,17 @@ export async function timedRun(cmd, args, { env = process.env, scratchDir }) {
 }
 
 export const hasTime = TIME !== undefined;
+
+/** Prints rows of strings as aligned columns, between blank lines. */
+export function printColumns(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  console.log('');
+  for (const row of rows)
+    console.log(
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+  console.log('');
+}

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LocalStorage, Repository } from '@kubectl-backup/engine';
 import { countKinds, mixFor, seedClient, seedNamespace, startKubeSim } from './namespace-seed.mjs';
-import { hasTime, timedRun } from '../../engine/bench/timed-run.mjs';
+import { hasTime, printColumns, timedRun } from '../../engine/bench/timed-run.mjs';
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 const CLI = here('../../../kubectl-plugin/dist/bin.js');
@@ -384,16 +384,7 @@ function printTable(f) {
       '',
     ],
   );
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((c, i) => c.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    );
-  console.log('');
+  printColumns(rows);
   console.log(
     'Library times are the backupNamespace/restoreNamespace call alone (after the repository is open: scrypt',
   );
