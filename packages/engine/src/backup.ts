@@ -47,7 +47,7 @@ export interface BackupOptions {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   saver?: SaverOptions;
-  /** Files read at once (default 8). */
+  /** Files being read at once (default 64; small files need many in flight to keep workers busy). */
   fileConcurrency?: number;
 }
 
@@ -155,11 +155,21 @@ class BackupRun {
     private readonly progress: Progress,
     private readonly options: BackupOptions,
   ) {
-    this.fileSlots = new Semaphore(options.fileConcurrency ?? 8);
+    this.fileSlots = new Semaphore(options.fileConcurrency ?? 64);
   }
+
+  /** The first error of a file or tree being saved behind the walk: the walk stops at it. */
+  private failure?: unknown;
 
   checkAborted(): void {
     if (this.options.signal?.aborted) throw new EngineError('ECANCELED', 'backup canceled');
+    if (this.failure) throw this.failure;
+  }
+
+  /** Keeps the promise of work behind the walk; its failure stops the walk at the next step. */
+  private behind(pending: Promise<void>[], work: Promise<void>): void {
+    work.catch((err: unknown) => void (this.failure ??= err));
+    pending.push(work);
   }
 
   async saveDirectoryRoot(dir: string, parentTree?: string): Promise<string> {
@@ -170,7 +180,7 @@ class BackupRun {
     });
     if (!st.isDirectory()) throw new UsageError(`${dir} is not a directory`);
     void this.scan(dir);
-    return this.saveDir(dir, parentTree);
+    return (await this.walkDir(dir, parentTree)).tree;
   }
 
   /**
@@ -204,7 +214,14 @@ class BackupRun {
     }
   }
 
-  private async saveDir(dir: string, parentTree?: string): Promise<string> {
+  /**
+   * Lists a directory, starts saving its files and walks its subdirectories, one directory after
+   * another; resolves once the walk is done with `tree`, the directory's tree id, which resolves
+   * when its files are saved. So the walk goes on while the files of the directories behind it
+   * are read (without waiting at each directory's end), and the directories waiting for their
+   * files are at most those of the files in flight and their parents.
+   */
+  private async walkDir(dir: string, parentTree?: string): Promise<{ tree: Promise<string> }> {
     this.checkAborted();
     this.dirs++;
     const previous = new Map<string, TreeNode>();
@@ -234,8 +251,13 @@ class BackupRun {
       const base = { name, mode: st.mode & 0o7777, mtime: st.mtimeMs };
       const old = previous.get(name);
       if (st.isDirectory()) {
-        const subtree = await this.saveDir(path, old?.type === 'dir' ? old.subtree : undefined);
-        nodes.push({ ...base, type: 'dir', size: 0, subtree });
+        const node: TreeNode = { ...base, type: 'dir', size: 0 };
+        nodes.push(node);
+        const { tree } = await this.walkDir(path, old?.type === 'dir' ? old.subtree : undefined);
+        this.behind(
+          pending,
+          tree.then((subtree) => void (node.subtree = subtree)),
+        );
       } else if (st.isSymbolicLink()) {
         nodes.push({ ...base, type: 'symlink', size: 0, target: await readlink(path) });
       } else if (st.isFile()) {
@@ -257,15 +279,19 @@ class BackupRun {
           continue;
         }
         const release = await this.fileSlots.acquire();
-        pending.push(this.saveFile(path, node).finally(release));
+        this.checkAborted();
+        this.behind(pending, this.saveFile(path, node).finally(release));
       } else {
         this.warn(`skipped ${path}: not a regular file, directory or symlink`);
       }
     }
-    await Promise.all(pending);
-    // Files that vanished or failed mid-read are dropped from the tree (warned above).
-    const kept = nodes.filter((n) => n.type !== 'file' || n.content !== undefined);
-    return this.saver.saveTree(Buffer.from(JSON.stringify({ nodes: kept })));
+    const tree = Promise.all(pending).then(() => {
+      // Files that vanished or failed mid-read are dropped from the tree (warned above).
+      const kept = nodes.filter((n) => n.type !== 'file' || n.content !== undefined);
+      return this.saver.saveTree(Buffer.from(JSON.stringify({ nodes: kept })));
+    });
+    tree.catch((err: unknown) => void (this.failure ??= err));
+    return { tree };
   }
 
   private async saveFile(path: string, node: TreeNode): Promise<void> {
