@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Engine benchmark, side by side with restic (not a test; it prints figures, asserts none):
 //   node packages/engine/bench/engine-bench.mjs [--size MiB] [--dir DIR] [--keep]
-//        [--mutate PCT] [--seed N] [--skip-restic] [--cpu-prof DIR]
+//        [--mutate PCT] [--seed N] [--repeat N] [--skip-restic] [--cpu-prof DIR]
 // Measures an initial backup, an incremental one after `mkdata --mutate PCT`, the bytes that
 // incremental added to the repository, a restore (checked byte for byte against the source) and
-// peak RSS. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
+// peak RSS. The initial backup (into fresh repositories) and the restore run `--repeat` times
+// (default 3), ours and restic's in turn, and the run with the median time counts: on a shared
+// machine one run can be off by half. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
 // line of output is one JSON object with the figures.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,11 +25,24 @@ const { values: opt } = parseArgs({
     keep: { type: 'boolean', default: false },
     mutate: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
+    repeat: { type: 'string', default: '3' },
     'skip-restic': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
   },
 });
 const MiB = 1 << 20;
+const REPEAT = Math.max(1, Math.floor(Number(opt.repeat)) || 1);
+
+/** The run with the median wall time (the lower one of an even count), the peak RSS of all. */
+function median(runs) {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  const rss = runs.map((x) => x.rssBytes);
+  return {
+    ...sorted[(sorted.length - 1) >> 1],
+    rssBytes: rss.includes(null) ? null : Math.max(...rss),
+    all: runs.map((x) => x.seconds),
+  };
+}
 
 /** Runs a command (see timed-run.mjs). */
 const run = (cmd, args, env = process.env) => timedRun(cmd, args, { env, scratchDir: work });
@@ -175,16 +190,24 @@ try {
   const o = {};
   const r = {};
 
-  log('ours: init + initial backup');
-  await ours('init');
-  await warm();
-  o.initial = await ours('backup', data);
-  if (resticVersion) {
-    log('restic: init + initial backup');
-    await restic('init', '--repository-version', '2');
+  const initial = { ours: [], restic: [] };
+  for (let k = 1; k <= REPEAT; k++) {
+    const nth = REPEAT > 1 ? ` (${k}/${REPEAT})` : '';
+    // Fresh repositories each time; the last ones are kept for the incremental step.
+    await Promise.all([oursRepo, resticRepo].map((d) => rm(d, { recursive: true, force: true })));
+    log(`ours: init + initial backup${nth}`);
+    await ours('init');
     await warm();
-    r.initial = await restic('backup', '--json', data);
+    initial.ours.push(await ours('backup', data));
+    if (resticVersion) {
+      log(`restic: init + initial backup${nth}`);
+      await restic('init', '--repository-version', '2');
+      await warm();
+      initial.restic.push(await restic('backup', '--json', data));
+    }
   }
+  o.initial = median(initial.ours);
+  if (resticVersion) r.initial = median(initial.restic);
 
   log(`mutating ${opt.mutate}% of the data (not timed)`);
   await run(process.execPath, [
@@ -204,18 +227,28 @@ try {
     r.incr.summary = resticSummary(r.incr.stdout);
   }
 
-  log('ours: restore latest + byte comparison');
-  await sh('sync');
-  o.restore = await ours('restore', join(work, 'ours-restore'));
-  await compareTrees(data, join(work, 'ours-restore'));
-  await rm(join(work, 'ours-restore'), { recursive: true });
-  if (resticVersion) {
-    log('restic: restore latest + byte comparison');
+  const restores = { ours: [], restic: [] };
+  for (let k = 1; k <= REPEAT; k++) {
+    const nth = REPEAT > 1 ? ` (${k}/${REPEAT})` : '';
+    // Every restore is compared: a fast wrong one must not count.
+    log(`ours: restore latest + byte comparison${nth}`);
     await sh('sync');
-    r.restore = await restic('restore', 'latest', '--target', join(work, 'restic-restore'));
-    await compareTrees(data, join(work, 'restic-restore', data));
+    restores.ours.push(await ours('restore', join(work, 'ours-restore')));
+    await compareTrees(data, join(work, 'ours-restore'));
+    await rm(join(work, 'ours-restore'), { recursive: true });
+    if (resticVersion) {
+      log(`restic: restore latest + byte comparison${nth}`);
+      await sh('sync');
+      restores.restic.push(
+        await restic('restore', 'latest', '--target', join(work, 'restic-restore')),
+      );
+      await compareTrees(data, join(work, 'restic-restore', data));
+      await rm(join(work, 'restic-restore'), { recursive: true });
+    }
   }
-  log('both restores are byte-identical to the source');
+  o.restore = median(restores.ours);
+  if (resticVersion) r.restore = median(restores.restic);
+  log(`${resticVersion ? 'every restore was' : 'the restores were'} byte-identical to the source`);
   log(
     `load average now ${loadavg()
       .map((l) => l.toFixed(1))
@@ -333,6 +366,14 @@ function printTable(o, r, res) {
   console.log(
     'process, all threads (steadier than wall time when other work shares the machine). Time ratios are restic/ours.',
   );
+  if (REPEAT > 1) {
+    const all = (x) => (x ? x.all.map((v) => v.toFixed(2)).join(', ') : 'n/a');
+    console.log(
+      `Initial backup and restore: the median of ${REPEAT} runs each (CPU of that run; peak RSS of all). All runs, seconds:`,
+    );
+    console.log(`  initial: ours ${all(o.initial)}; restic ${all(r.initial)}`);
+    console.log(`  restore: ours ${all(o.restore)}; restic ${all(r.restore)}`);
+  }
   console.log(
     `Ours in-process: initial ${s(o.initial.result.seconds)}, incremental ${s(o.incr.result.seconds)}, restore ${s(o.restore.result.seconds)}.`,
   );
