@@ -6,7 +6,8 @@
 // incremental added to the repository, a restore (checked byte for byte against the source) and
 // peak RSS. The initial backup (into fresh repositories) and the restore run `--repeat` times
 // (default 3), ours and restic's in turn, and the run with the median time counts: on a shared
-// machine one run can be off by half. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
+// machine one run can be off by half. Nothing is deleted before the end, so the work dir needs
+// about (4 × repeat + 1) × the data set size of free space. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
 // line of output is one JSON object with the figures.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -140,17 +141,13 @@ const size = Number(opt.size);
 const made = !opt.dir || !existsSync(opt.dir);
 const work = opt.dir ? resolve(opt.dir) : await mkdtemp(join(tmpdir(), 'engine-bench-'));
 const data = join(work, 'data');
-const oursRepo = join(work, 'ours-repo');
-const resticRepo = join(work, 'restic-repo');
-const parts = [
-  'data',
-  'ours-repo',
-  'ours-restore',
-  'restic-repo',
-  'restic-cache',
-  'restic-restore',
-  '.rss',
-];
+// Every repeated step writes into a new directory, and nothing is deleted until the end: on a file
+// system that discards freed blocks, creating files right after deleting a gigabyte is much slower,
+// and by an amount that varies from run to run.
+const repoDir = (tool, k) => join(work, 'repos', `${tool}-${k}`);
+let oursRepo = repoDir('ours', 1);
+let resticRepo = repoDir('restic', 1);
+const parts = ['data', 'repos', 'restores', 'restic-cache', '.rss'];
 await mkdir(work, { recursive: true });
 await Promise.all(parts.map((p) => rm(join(work, p), { recursive: true, force: true })));
 
@@ -194,7 +191,7 @@ try {
   for (let k = 1; k <= REPEAT; k++) {
     const nth = REPEAT > 1 ? ` (${k}/${REPEAT})` : '';
     // Fresh repositories each time; the last ones are kept for the incremental step.
-    await Promise.all([oursRepo, resticRepo].map((d) => rm(d, { recursive: true, force: true })));
+    [oursRepo, resticRepo] = [repoDir('ours', k), repoDir('restic', k)];
     log(`ours: init + initial backup${nth}`);
     await ours('init');
     await warm();
@@ -233,17 +230,14 @@ try {
     // Every restore is compared: a fast wrong one must not count.
     log(`ours: restore latest + byte comparison${nth}`);
     await sh('sync');
-    restores.ours.push(await ours('restore', join(work, 'ours-restore')));
-    await compareTrees(data, join(work, 'ours-restore'));
-    await rm(join(work, 'ours-restore'), { recursive: true });
+    const target = (tool) => join(work, 'restores', `${tool}-${k}`);
+    restores.ours.push(await ours('restore', target('ours')));
+    await compareTrees(data, target('ours'));
     if (resticVersion) {
       log(`restic: restore latest + byte comparison${nth}`);
       await sh('sync');
-      restores.restic.push(
-        await restic('restore', 'latest', '--target', join(work, 'restic-restore')),
-      );
-      await compareTrees(data, join(work, 'restic-restore', data));
-      await rm(join(work, 'restic-restore'), { recursive: true });
+      restores.restic.push(await restic('restore', 'latest', '--target', target('restic')));
+      await compareTrees(data, join(target('restic'), data));
     }
   }
   o.restore = median(restores.ours);
