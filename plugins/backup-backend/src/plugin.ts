@@ -12,6 +12,7 @@ import { createAccessService } from './services/Access/createAccessService.js';
 import { ClusterPool } from './services/Clusters/ClusterPool.js';
 import { createEntityIndex } from './services/Entities/entityIndex.js';
 import { createIngestService } from './services/Ingest/createIngestService.js';
+import { ingestChangedRows } from './services/Ingest/types.js';
 import { createMetricsService } from './services/Metrics/createMetricsService.js';
 import { createOperationService } from './services/Operations/createOperationService.js';
 import { OperationStore } from './services/Operations/OperationStore.js';
@@ -50,21 +51,13 @@ export const backupPlugin = createBackendPlugin({
 
         const repositories = new RepositoryPool(config.repositories);
         const clusters = new ClusterPool(config.clusters);
-        const queries = new QueryStore(knex);
+        const queries = new QueryStore(knex, config.cache);
         const ingest = createIngestService({
           repositories,
           store: new IngestStore(knex),
           logger,
           onResult: (r) => {
-            if (
-              r.backupsAdded +
-                r.backupsRemoved +
-                r.restoresAdded +
-                r.restoresRemoved +
-                r.auditAdded >
-              0
-            )
-              queries.changed();
+            if (ingestChangedRows(r)) queries.changed();
           },
         });
         const operations = createOperationService({
@@ -106,7 +99,11 @@ export const backupPlugin = createBackendPlugin({
           await createRouter({
             httpAuth,
             auditor,
-            access: createAccessService({ permissions: deps.permissions, catalog: deps.catalog }),
+            access: createAccessService({
+              permissions: deps.permissions,
+              catalog: deps.catalog,
+              cache: config.cache,
+            }),
             queries,
             status: createStatusService({ queries, rpo: config.rpo, nextRun: schedules.nextRun }),
             schedules,
@@ -121,7 +118,7 @@ export const backupPlugin = createBackendPlugin({
           }),
         );
         logger.info(
-          `backup: ${config.repositories.length} repositories, ${config.clusters.length} clusters, ingest every ${describeFrequency(frequency)}`,
+          `backup: ${config.repositories.length} repositories, ${config.clusters.length} clusters, ingest every ${describeFrequency(frequency)}, cache ttl ${config.cache.ttlMs / 1000} s`,
         );
       },
     });

@@ -10,6 +10,7 @@ import {
 import express from 'express';
 import Router from 'express-promise-router';
 import { addOperationRoutes, type OperationRouteOptions } from './operationRoutes.js';
+import { sendJson } from './sendJson.js';
 import { entityTarget } from './services/Entities/targets.js';
 import type { MetricsService } from './services/Metrics/createMetricsService.js';
 import type { ScheduleService } from './services/Schedules/createScheduleService.js';
@@ -71,7 +72,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.get('/backups', async (req, res) => {
     const q = parse(backupListQuery, req.query);
     const targets = await scope(await httpAuth.credentials(req), backupReadPermission, q.entityRef);
-    res.json(await queries.listBackups({ ...q, targets }, q.sort, q.order, q));
+    sendJson(res, await queries.listBackups({ ...q, targets }, q.sort, q.order, q));
   });
 
   router.get('/backups/:repository/:ref', async (req, res) => {
@@ -87,7 +88,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const q = parse(restoreListQuery, req.query);
     const targets = await scope(await httpAuth.credentials(req), backupReadPermission, q.entityRef);
     const filter = { ...q, targets: narrow(targets, q.namespace) };
-    res.json(await queries.listRestores(filter, q));
+    sendJson(res, await queries.listRestores(filter, q));
   });
 
   router.get('/restores/:repository/:ref', async (req, res) => {
@@ -109,7 +110,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const q = parse(auditQuery, req.query);
     const targets = await scope(await httpAuth.credentials(req), auditReadPermission, q.entityRef);
     const filter = { ...q, targets: narrow(targets, q.namespace) };
-    res.json(await queries.listAudit(filter, q));
+    sendJson(res, await queries.listAudit(filter, q));
   });
 
   router.get('/repositories', async (req, res) => {

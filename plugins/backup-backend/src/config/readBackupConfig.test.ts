@@ -86,7 +86,25 @@ describe('readBackupConfig', () => {
       schedules: [],
       ingest: { frequency: { milliseconds: 300_000 } },
       rpo: { defaultMs: 86_400_000 },
+      cache: { ttlMs: 5_000 },
     });
+  });
+
+  it('reads the cache ttl in any duration form; 0 turns the caches off', () => {
+    const ttl = (value: unknown) =>
+      readBackupConfig(new ConfigReader({ backup: { cache: { ttl: value } } })).cache.ttlMs;
+    expect(ttl('30s')).toBe(30_000);
+    expect(ttl({ minutes: 1 })).toBe(60_000);
+    expect(ttl('PT2S')).toBe(2_000);
+    expect(ttl(0)).toBe(0);
+    expect(ttl('0s')).toBe(0);
+    expect(ttl({ seconds: 0 })).toBe(0);
+    expect(problems({ cache: { ttl: 'a while' } })).toEqual([
+      expect.stringContaining("Invalid duration 'a while' in config at 'backup.cache.ttl'"),
+    ]);
+    expect(problems({ cache: { ttl: 5 } })).toEqual([
+      "backup.cache.ttl needs a unit, e.g. '5s' or { seconds: 5 }",
+    ]);
   });
 
   it('lists every problem, each with its config path', () => {

@@ -20,6 +20,7 @@ const SCHEDULE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 const DEFAULT_RPO_MS = 24 * 3600_000;
 const DEFAULT_INGEST_MS = 5 * 60_000;
 const DEFAULT_INGEST_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_CACHE_TTL_MS = 5_000;
 const RETENTION_COUNTS = [
   'keepLast',
   'keepHourly',
@@ -304,6 +305,12 @@ export function readBackupConfig(config: Config): BackupConfig {
     schedules: readSchedules(config, repositories, clusters, problems),
     metrics: {
       public: problems.try(() => config.getOptionalBoolean('backup.metrics.public')) ?? false,
+    },
+    cache: {
+      ttlMs:
+        problems.try(() =>
+          readDurationMs(config, 'backup.cache.ttl', DEFAULT_CACHE_TTL_MS, { allowZero: true }),
+        ) ?? DEFAULT_CACHE_TTL_MS,
     },
   };
   if (problems.list.length > 0) throw new BackupConfigError(problems.list);

@@ -11,7 +11,8 @@ import type {
   RestoreDetails,
   RestoreSummary,
 } from '@kubectl-backup/plugin-backup-common';
-import { CountCache } from './CountCache.js';
+import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
+import { QueryCache } from './QueryCache.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
 
@@ -124,40 +125,96 @@ function toAudit(r: Row): AuditEvent {
   });
 }
 
-async function page<T>(
-  counts: CountCache,
-  q: Knex.QueryBuilder,
-  p: PageRequest,
-  map: (r: Row) => T,
-  order: (q: Knex.QueryBuilder) => void,
-): Promise<Page<T>> {
-  const countQuery = q.clone().clearSelect().clearOrder().count({ count: '*' });
-  const rows = q.clone();
-  order(rows);
-  const [total, found] = await Promise.all([
-    counts.count(countQuery, async () =>
-      num(((await countQuery) as Array<{ count: unknown }>)[0]?.count),
-    ),
-    rows.offset(p.offset).limit(p.limit) as Promise<Row[]>,
-  ]);
-  return { items: found.map(map), total, offset: p.offset, limit: p.limit };
-}
-
-export interface TargetStats {
+/** The database-derived part of an entity's status (see createStatusService). */
+export interface TargetStatus {
   count: number;
   logicalBytes: number;
   storedBytes: number;
   last?: BackupSummary;
+  lastFailure?: { time: string; actor: string; message?: string; repository: string };
 }
 
+/**
+ * A failed backup in the audit log. Literal, so that both databases match it with the partial
+ * index `audit_backup_failures_idx` (a bound parameter cannot prove the index's condition).
+ */
+const FAILED_BACKUP = "action = 'backup.create' and outcome not in ('success', 'started')";
+
+const FAILURE_COLUMNS = {
+  failure_time: 'time',
+  failure_actor: 'actor',
+  failure_repository: 'repository',
+  failure_details: 'details',
+};
+
+function toTargetStatus(r: Row | undefined): TargetStatus {
+  const details = json<Record<string, unknown>>(r?.failure_details, {});
+  return compact({
+    count: num(r?.stat_count),
+    logicalBytes: num(r?.stat_logical),
+    storedBytes: num(r?.stat_stored),
+    last: r?.snapshot ? toBackup(r) : undefined,
+    lastFailure: r?.failure_time
+      ? compact({
+          time: String(r.failure_time),
+          actor: String(r.failure_actor),
+          message: typeof details.error === 'string' ? details.error : undefined,
+          repository: String(r.failure_repository),
+        })
+      : undefined,
+  });
+}
+
+/** Rows of list pages kept at most (a few tens of MB), and targets whose status is kept. */
+const MAX_CACHED_ROWS = 50_000;
+const MAX_CACHED_TARGETS = 10_000;
+
+/**
+ * Reads for the API. List pages, list totals and target statuses are cached for `cache.ttlMs`
+ * (none by default): `changed()` forgets them when this process wrote.
+ */
 export class QueryStore {
-  private readonly counts = new CountCache();
+  private readonly counts: QueryCache<number>;
+  private readonly pages: QueryCache<Page<unknown>>;
+  private readonly statuses: TtlCache<TargetStatus>;
 
-  constructor(private readonly knex: Knex) {}
+  constructor(
+    private readonly knex: Knex,
+    cache: CacheOptions = { ttlMs: 0 },
+  ) {
+    this.counts = new QueryCache(cache);
+    this.pages = new QueryCache({ ...cache, maxSize: MAX_CACHED_ROWS });
+    this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
+  }
 
-  /** Forgets cached list totals (after the ingest wrote). */
+  /** Forgets cached pages, totals and statuses (after the ingest wrote). */
   changed(): void {
     this.counts.clear();
+    this.pages.clear();
+    this.statuses.clear();
+  }
+
+  /** A page of `q` in the given order, with the total of `q` (cached apart: every page shares it). */
+  private page<T>(
+    q: Knex.QueryBuilder,
+    p: PageRequest,
+    map: (r: Row) => T,
+    order: (q: Knex.QueryBuilder) => void,
+  ): Promise<Page<T>> {
+    const rows = q.clone();
+    order(rows);
+    rows.offset(p.offset).limit(p.limit);
+    const compute = async (): Promise<Page<T>> => {
+      const countQuery = q.clone().clearSelect().clearOrder().count({ count: '*' });
+      const [total, found] = await Promise.all([
+        this.counts.get(countQuery, async () =>
+          num(((await countQuery) as Array<{ count: unknown }>)[0]?.count),
+        ),
+        rows as Promise<Row[]>,
+      ]);
+      return { items: found.map(map), total, offset: p.offset, limit: p.limit };
+    };
+    return this.pages.get(rows, compute, p.limit) as Promise<Page<T>>;
   }
 
   async listBackups(
@@ -170,7 +227,7 @@ export class QueryStore {
     whereCommon(q, f, 'namespace', 'cluster');
     if (f.namespace) q.where('namespace', f.namespace);
     if (f.cluster) q.where('cluster', f.cluster);
-    return page(this.counts, q, p, toBackup, (rows) =>
+    return this.page(q, p, toBackup, (rows) =>
       rows.orderBy([
         { column: SORT_COLUMNS[sort], order },
         { column: 'snapshot', order },
@@ -222,42 +279,43 @@ export class QueryStore {
     };
   }
 
-  /** Count, sizes and the newest backup of a target. */
-  async targetStats(target: BackupTarget): Promise<TargetStats> {
-    const q = this.knex('backups');
-    whereTargets(q, [target], 'namespace', 'cluster');
-    const [[agg], last] = (await Promise.all([
-      q
-        .clone()
-        .select(
-          this.knex.raw('count(*) as n, sum(size_total) as logical, sum(stored_added) as stored'),
-        ),
-      q
-        .clone()
-        .select('*')
-        .orderBy([
-          { column: 'time', order: 'desc' },
-          { column: 'snapshot', order: 'desc' },
-        ])
-        .first(),
-    ])) as [Row[], Row | undefined];
-    return compact({
-      count: num(agg?.n),
-      logicalBytes: num(agg?.logical),
-      storedBytes: num(agg?.stored),
-      last: last ? toBackup(last) : undefined,
+  /** Count, sizes and newest backup of a target, and its newest failed backup (audit log). */
+  targetStatus(target: BackupTarget): Promise<TargetStatus> {
+    return this.statuses.get(`${target.namespace}\u0000${target.cluster ?? ''}`, async () => {
+      const rows = (await this.targetStatusQuery(target)) as Row[];
+      return toTargetStatus(rows[0]);
     });
   }
 
-  /** The newest failed backup of a target (from the audit log), if newer than `after`. */
-  async lastFailure(target: BackupTarget, after?: string): Promise<AuditEvent | undefined> {
-    const q = this.knex('audit_events')
-      .where('action', 'backup.create')
-      .whereNotIn('outcome', ['success', 'started']);
-    whereTargets(q, [target], 'namespace', 'cluster');
-    if (after) q.where('time', '>', after);
-    const row = (await q.orderBy('time', 'desc').first()) as Row | undefined;
-    return row ? toAudit(row) : undefined;
+  /** One statement: the totals, left-joined with the newest backup and the newest failure. */
+  private targetStatusQuery(target: BackupTarget): Knex.QueryBuilder {
+    const k = this.knex;
+    const backups = () => {
+      const q = k('backups');
+      whereTargets(q, [target], 'namespace', 'cluster');
+      return q;
+    };
+    const totals = backups().select(
+      k.raw(
+        'count(*) as stat_count, sum(size_total) as stat_logical, sum(stored_added) as stat_stored',
+      ),
+    );
+    const last = backups()
+      .select('*')
+      .orderBy([
+        { column: 'time', order: 'desc' },
+        { column: 'snapshot', order: 'desc' },
+      ])
+      .limit(1);
+    const failure = k('audit_events').select(FAILURE_COLUMNS).whereRaw(FAILED_BACKUP);
+    whereTargets(failure, [target], 'namespace', 'cluster');
+    failure.orderBy('time', 'desc').limit(1);
+    const always = (j: Knex.JoinClause) => j.on(k.raw('1 = 1'));
+    return k
+      .select('t.*', 'l.*', 'f.*')
+      .from(totals.as('t'))
+      .leftJoin(last.as('l'), always)
+      .leftJoin(failure.as('f'), always);
   }
 
   async listRestores(
@@ -267,7 +325,7 @@ export class QueryStore {
     const q = this.knex('restores').select('*');
     whereCommon(q, f, 'target_namespace', 'cluster');
     if (f.outcome) q.where('outcome', f.outcome);
-    return page(this.counts, q, p, toRestore, (rows) =>
+    return this.page(q, p, toRestore, (rows) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'snapshot', order: 'desc' },
@@ -313,7 +371,7 @@ export class QueryStore {
     if (f.actor) q.where('actor', f.actor);
     if (f.action) q.where('action', f.action);
     if (f.outcome) q.where('outcome', f.outcome);
-    return page(this.counts, q, p, toAudit, (rows) =>
+    return this.page(q, p, toAudit, (rows) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'repository' },

@@ -19,9 +19,17 @@ export function json<T>(v: unknown, fallback: T): T {
   }
 }
 
-/** Omits undefined fields (the API's JSON has no nulls for absent values). */
+/**
+ * Omits undefined fields (the API's JSON has no nulls for absent values). A plain loop: it runs
+ * for every row of every page, where Object.entries/fromEntries cost a sixth of a list request.
+ */
 export function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
 
 /** Splits `rows` into chunks (SQLite has a bound-variable limit per statement). */

@@ -4,18 +4,23 @@
  * is authorized through the entities that map to its namespace; lists without an entity are
  * narrowed to the targets of the entities the caller may see (or everything, when the policy
  * allows unconditionally).
+ *
+ * Catalog answers and permission decisions are cached per caller for `cache.ttlMs`
+ * (backup.cache.ttl): a revoked permission or a changed entity takes effect within that time.
  */
 import type { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
-import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult, type ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   KUBERNETES_NAMESPACE_ANNOTATION,
   type BackupTarget,
 } from '@kubectl-backup/plugin-backup-common';
+import type { CacheOptions } from '../Cache/TtlCache.js';
 import { entityTarget, targetMatches } from '../Entities/targets.js';
+import { cachedCatalog, type AccessCatalog } from './cachedCatalog.js';
+import { cachedPermissions } from './cachedPermissions.js';
 
 export interface AccessService {
   /** The entity, after checking `permission` on it (NotFoundError, NotAllowedError). */
@@ -43,9 +48,11 @@ const FIELDS = ['kind', 'metadata.namespace', 'metadata.name', 'metadata.annotat
 
 export function createAccessService(options: {
   permissions: PermissionsService;
-  catalog: CatalogService;
+  catalog: AccessCatalog;
+  cache: CacheOptions;
 }): AccessService {
-  const { permissions, catalog } = options;
+  const permissions = cachedPermissions(options.permissions, options.cache);
+  const catalog = cachedCatalog(options.catalog, options.cache);
 
   async function allowedEntities(
     credentials: BackstageCredentials,

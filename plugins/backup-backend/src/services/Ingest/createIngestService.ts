@@ -93,8 +93,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       if (!known.has(s.id)) continue;
       const now = toVerification(verifications.get(backupName(s)));
       const before = known.get(s.id);
-      if (now?.record !== before?.record || now?.result !== before?.result)
+      if (now?.record !== before?.record || now?.result !== before?.result) {
         await store.setVerification(name, s.id, now);
+        result.verificationsUpdated++;
+      }
     }
   }
 
@@ -184,6 +186,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       restoresAdded: 0,
       restoresRemoved: 0,
       auditAdded: 0,
+      verificationsUpdated: 0,
       auditChainOk: true,
     };
     const location = repositories.location(name);

@@ -7,9 +7,24 @@ export interface RepositoryIngestResult {
   restoresAdded: number;
   restoresRemoved: number;
   auditAdded: number;
+  /** Backups whose latest verification changed. */
+  verificationsUpdated: number;
   auditChainOk: boolean;
   /** Set when the repository could not be read (the others are still ingested). */
   error?: string;
+}
+
+/** Whether the run changed rows the API reads (so that read caches must be cleared). */
+export function ingestChangedRows(r: RepositoryIngestResult): boolean {
+  return (
+    r.backupsAdded +
+      r.backupsRemoved +
+      r.restoresAdded +
+      r.restoresRemoved +
+      r.auditAdded +
+      r.verificationsUpdated >
+    0
+  );
 }
 
 export interface IngestService {

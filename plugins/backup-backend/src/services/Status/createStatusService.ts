@@ -1,4 +1,8 @@
-/** An entity's backup status: last backup and its age against the RPO, failures, sizes, verification. */
+/**
+ * An entity's backup status: last backup and its age against the RPO, failures, sizes,
+ * verification. The database part comes from `QueryStore.targetStatus` (cached per target for
+ * backup.cache.ttl, cleared by the ingest); the age and the next scheduled run are computed per call.
+ */
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import type { BackupTarget, EntityStatus } from '@kubectl-backup/plugin-backup-common';
 import type { BackupConfig } from '../../config/index.js';
@@ -28,17 +32,12 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
         return { entityRef, configured: false, reason: resolved.reason, backups: 0 };
       const { target } = resolved;
       const rpoMs = options.rpo.entities.get(entityRef) ?? options.rpo.defaultMs;
-      const [stats, failure, nextRun] = await Promise.all([
-        options.queries.targetStats(target),
-        options.queries.lastFailure(target),
+      const [stats, nextRun] = await Promise.all([
+        options.queries.targetStatus(target),
         options.nextRun?.(entityRef, target),
       ]);
       const last = stats.last;
       const ageMs = last ? Math.max(0, now() - Date.parse(last.time)) : undefined;
-      const failureMessage =
-        failure?.details && typeof failure.details.error === 'string'
-          ? failure.details.error
-          : undefined;
       return compact({
         entityRef,
         configured: true,
@@ -49,14 +48,7 @@ export function createStatusService(options: StatusServiceOptions): StatusServic
         },
         lastBackup: last,
         ageSeconds: ageMs === undefined ? undefined : Math.floor(ageMs / 1000),
-        lastFailure: failure
-          ? compact({
-              time: failure.time,
-              actor: failure.actor,
-              message: failureMessage,
-              repository: failure.repository,
-            })
-          : undefined,
+        lastFailure: stats.lastFailure,
         nextScheduledRun: nextRun,
         backups: stats.count,
         size: last
