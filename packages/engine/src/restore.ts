@@ -28,6 +28,7 @@ import { findSnapshot } from './snapshots.js';
 import type { IndexEntry, NamedItem, ProgressListener, Snapshot, Tree, TreeNode } from './types.js';
 import { mapLimit, Semaphore } from './util/concurrency.js';
 import type { RestoreFile } from './pipeline/protocol.js';
+import { TargetFiles } from './restore-targets.js';
 import { RestorePool, type SpanJob } from './pipeline/restore-pool.js';
 
 export interface RestoreOptions {
@@ -49,8 +50,8 @@ export interface RestoreResult {
   bytes: number;
 }
 
-const CREATE_NOFOLLOW =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+/** Spans ahead of the one being restored whose files are created already. */
+const CREATE_AHEAD = 4;
 const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
 
 interface FileTarget {
@@ -170,23 +171,25 @@ async function writeFiles(
     path,
     mode: node.mode,
     mtime: node.mtime,
-    create: spanCount[i] === 1,
+    finish: spanCount[i] === 1,
   }));
-  // Files without content still need to exist (and be truncated); files spread over several
-  // spans are created before any worker writes to them.
+  const created = new TargetFiles(files.map((f) => f.path));
+  // Files without content still need to exist (and be truncated).
   for (let i = 0; i < files.length; i++) {
-    if (spanCount[i] === 1) continue;
-    closeSync(createFile(files[i]!.path));
-    if (spanCount[i] === 0) {
-      finishFile(files[i]!);
-      progress.filesDone++;
-    }
+    if (spanCount[i] !== 0) continue;
+    await created.ensure([i]);
+    finishFile(files[i]!);
+    progress.filesDone++;
   }
   const local = repo.storage.localPath?.bind(repo.storage);
   pool.setFiles(targets);
   const left = spanCount.slice();
-  await mapLimit(spans, options.concurrency ?? Math.max(2, pool.size * 2), async (span) => {
+  await mapLimit(spans, options.concurrency ?? Math.max(2, pool.size * 2), async (span, k) => {
     if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
+    // The files of the spans a little ahead are created while this one is restored.
+    const ahead = spans[k + CREATE_AHEAD];
+    if (ahead) created.ensure(ahead.files).catch(() => {});
+    await created.ensure(span.files);
     const { plain: _plain, files: spanFiles, ...job } = span;
     const key = packKey(span.packId);
     if (local) job.pack = local(key);
@@ -262,15 +265,6 @@ function planSpans(repo: Repository, files: FileTarget[]): Span[] {
 }
 
 /** Creates (truncates) a target file; whatever is in the way is replaced, never followed. */
-function createFile(path: string): number {
-  try {
-    return openSync(path, CREATE_NOFOLLOW, 0o600);
-  } catch {
-    rmSync(path, { force: true });
-    return openSync(path, 'wx', 0o600);
-  }
-}
-
 /** Sets a complete file's mode and times through a descriptor (symlinks are not followed). */
 function finishFile({ path, node }: FileTarget): void {
   const fd = openSync(path, WRITE_NOFOLLOW);

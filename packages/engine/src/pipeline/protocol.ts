@@ -40,10 +40,11 @@ export interface RestoreFile {
   mode: number;
   mtime: number;
   /**
-   * All its blobs are in one span: the worker given that span creates the file, and sets its
-   * mode and times after the last write. Otherwise the main thread does both.
+   * All its blobs are in one span: the worker given that span sets the file's mode and times
+   * after its last write; otherwise the main thread does. The main thread creates every file
+   * before a worker writes to it (restore-targets.ts).
    */
-  create: boolean;
+  finish: boolean;
 }
 
 /**

@@ -13,7 +13,6 @@ import {
   futimesSync,
   openSync,
   readSync,
-  rmSync,
   writeSync,
 } from 'node:fs';
 import zstd from 'zstd-napi/binding.js';
@@ -23,8 +22,6 @@ import { IntegrityError } from '../errors.js';
 import { gcNudger } from './gc-nudge.js';
 import type { RestoreFile, SpanRequest } from './protocol.js';
 
-const CREATE_NOFOLLOW =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
 /** A run of adjacent blobs is written once it holds this many bytes. */
 const RUN_BYTES = 1 << 20;
@@ -41,8 +38,6 @@ export class RestoreIoError extends Error {
 
 export class SpanWriter {
   private files: RestoreFile[] = [];
-  /** Files this worker created already (reopened without truncation). */
-  private readonly created = new Set<number>();
   private readonly fds = new Map<number, number>();
   private spanBuf = Buffer.alloc(0);
   private run = Buffer.allocUnsafeSlow(RUN_BYTES * 2);
@@ -62,7 +57,6 @@ export class SpanWriter {
   setFiles(files: RestoreFile[], maxOpenFiles: number): void {
     this.files = files;
     this.maxOpenFiles = Math.max(1, maxOpenFiles);
-    this.created.clear();
   }
 
   /** Restores the blobs of one span; returns the plaintext bytes written. */
@@ -184,7 +178,7 @@ export class SpanWriter {
 
   /**
    * One more placement of `file` written: after its last one here, the file is closed — and
-   * completed if this worker created it (then every blob of the file was in this span).
+   * completed if it is this worker's to finish (then every blob of the file was in this span).
    */
   private placed(file: number, left: Map<number, number>): void {
     const n = left.get(file)! - 1;
@@ -195,8 +189,8 @@ export class SpanWriter {
     if (fd === undefined) return;
     this.fds.delete(file);
     try {
-      const { create, mode, mtime } = this.files[file]!;
-      if (create) {
+      const { finish, mode, mtime } = this.files[file]!;
+      if (finish) {
         // Mode and times through the open descriptor, after the last write.
         fchmodSync(fd, mode);
         futimesSync(fd, mtime / 1000, mtime / 1000);
@@ -209,9 +203,8 @@ export class SpanWriter {
   }
 
   /**
-   * The descriptor of a target file. A file this worker creates is created on first use (whatever
-   * is in the way — an old file, a symlink — is replaced, never followed); others were created
-   * by the main thread and are opened without following symlinks.
+   * The descriptor of a target file, which the main thread created (replacing whatever was in
+   * the way); opened without following symlinks.
    */
   private fd(file: number): number {
     let fd = this.fds.get(file);
@@ -224,17 +217,9 @@ export class SpanWriter {
         break;
       }
     }
-    const { path, create } = this.files[file]!;
+    const { path } = this.files[file]!;
     try {
-      if (create && !this.created.has(file)) {
-        this.created.add(file);
-        try {
-          fd = openSync(path, CREATE_NOFOLLOW, 0o600);
-        } catch {
-          rmSync(path, { force: true });
-          fd = openSync(path, 'wx', 0o600);
-        }
-      } else fd = openSync(path, WRITE_NOFOLLOW);
+      fd = openSync(path, WRITE_NOFOLLOW);
     } catch (err) {
       throw ioError(err, `cannot open ${path}`);
     }
