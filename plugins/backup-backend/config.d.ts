@@ -75,10 +75,10 @@ export interface Config {
     cache?: {
       /**
        * How long an answer is reused (default 5 seconds; `0` turns every cache off): an entity's
-       * status and list totals (cleared when this replica ingests new data; other replicas show it
-       * after this time), and per caller the catalog's entities and the permission decisions (a
-       * revoked permission takes effect after at most this time). Same format as ingest.frequency:
-       * `5s`, `PT5S`, `{ seconds: 5 }`.
+       * status, list pages and list totals (cleared when this replica ingests new data; other
+       * replicas show it after at most this time), and per caller the catalog's entities and the
+       * permission decisions (a revoked permission takes effect after at most this time). Same
+       * format as ingest.frequency: `5s`, `PT5S`, `{ seconds: 5 }`.
        */
       ttl?: HumanDuration | string | 0;
     };

@@ -39,6 +39,6 @@ export interface BackupConfig {
   rpo: { defaultMs: number; entities: Map<string, number> };
   schedules: ScheduleConfig[];
   metrics: { public: boolean };
-  /** How long read caches (entity status, list totals, catalog and permission answers) keep an answer; 0: off. */
+  /** How long read caches (entity status, list pages and totals, catalog and permission answers) keep an answer; 0: off. */
   cache: { ttlMs: number };
 }

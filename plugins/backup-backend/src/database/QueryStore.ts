@@ -12,6 +12,7 @@ import type {
   RestoreSummary,
 } from '@kubectl-backup/plugin-backup-common';
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
+import { compiledPerTarget } from './compiledPerTarget.js';
 import { QueryCache } from './QueryCache.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
@@ -177,6 +178,7 @@ export class QueryStore {
   private readonly counts: QueryCache<number>;
   private readonly pages: QueryCache<Page<unknown>>;
   private readonly statuses: TtlCache<TargetStatus>;
+  private readonly targetStatusQuery: (target: BackupTarget) => Knex.QueryBuilder;
 
   constructor(
     private readonly knex: Knex,
@@ -185,6 +187,7 @@ export class QueryStore {
     this.counts = new QueryCache(cache);
     this.pages = new QueryCache({ ...cache, maxSize: MAX_CACHED_ROWS });
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
+    this.targetStatusQuery = compiledPerTarget(knex, (t) => this.buildTargetStatusQuery(t));
   }
 
   /** Forgets cached pages, totals and statuses (after the ingest wrote). */
@@ -288,7 +291,7 @@ export class QueryStore {
   }
 
   /** One statement: the totals, left-joined with the newest backup and the newest failure. */
-  private targetStatusQuery(target: BackupTarget): Knex.QueryBuilder {
+  private buildTargetStatusQuery(target: BackupTarget): Knex.QueryBuilder {
     const k = this.knex;
     const backups = () => {
       const q = k('backups');
