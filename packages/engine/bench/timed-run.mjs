@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 /**
- * Resolves with `{ seconds, stdout, rssBytes, cpuSeconds }` (the last two null without
+ * Resolves with `{ seconds, stdout, rssBytes, cpuSeconds, sysSeconds }` (the last three null without
  * /usr/bin/time); rejects with the end of stderr when the command fails. `scratchDir` holds
  * time's output file.
  */
@@ -25,14 +25,14 @@ export async function timedRun(cmd, args, { env = process.env, scratchDir }) {
   const code = await new Promise((res, rej) => child.on('error', rej).on('close', res));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${stderr}`);
-  if (!TIME) return { seconds, stdout, rssBytes: null, cpuSeconds: null };
+  if (!TIME) return { seconds, stdout, rssBytes: null, cpuSeconds: null, sysSeconds: null };
   const [kib, user, sys] = (await readFile(rssFile, 'utf8'))
     .trim()
     .split('\n')
     .pop()
     .split(' ')
     .map(Number);
-  return { seconds, stdout, rssBytes: kib * 1024, cpuSeconds: user + sys };
+  return { seconds, stdout, rssBytes: kib * 1024, cpuSeconds: user + sys, sysSeconds: sys };
 }
 
 export const hasTime = TIME !== undefined;
