@@ -1,6 +1,13 @@
 /** Writes of the ingest: backups, restores and audit events of one repository, and its cursor. */
 import type { Knex } from 'knex';
 import type { Verification } from '@kubectl-backup/plugin-backup-common';
+import {
+  TOTALLED_COLUMNS,
+  addToTotals,
+  removeFromTotals,
+  type TotalledBackup,
+} from './backupTotals.js';
+import { deleteReturning } from './deleteReturning.js';
 import type { AuditEventRow, BackupRecord, IngestCursor, RestoreRecordRow } from './types.js';
 import { chunks, num, optNum, optStr } from './values.js';
 
@@ -71,7 +78,7 @@ export class IngestStore {
   async addBackup(b: BackupRecord): Promise<void> {
     await this.knex.transaction(async (tx) => {
       const key = { repository: b.repository, snapshot: b.snapshot };
-      await tx('backups').insert({
+      const row = {
         ...key,
         name: b.name,
         namespace: b.namespace,
@@ -92,7 +99,9 @@ export class IngestStore {
         verification_time: b.verification?.time ?? null,
         verification_record: b.verification?.record ?? null,
         error: b.error ?? null,
-      });
+      };
+      await tx('backups').insert(row);
+      await addToTotals(tx, [row]);
       for (const part of chunks(b.kinds, CHUNK)) {
         await tx('backup_kinds').insert(
           part.map((k) => ({ ...key, kind: k.kind, count: k.count })),
@@ -123,12 +132,19 @@ export class IngestStore {
     });
   }
 
+  /** Removes forgotten backups with their items, and takes them out of their targets' totals. */
   async removeBackups(repository: string, snapshots: string[]): Promise<void> {
     for (const part of chunks(snapshots, CHUNK)) {
       await this.knex.transaction(async (tx) => {
-        for (const table of ['backup_kinds', 'backup_volumes', 'backup_images', 'backups']) {
+        for (const table of ['backup_kinds', 'backup_volumes', 'backup_images']) {
           await tx(table).where({ repository }).whereIn('snapshot', part).delete();
         }
+        const deleted = await deleteReturning<TotalledBackup>(
+          tx,
+          tx('backups').where({ repository }).whereIn('snapshot', part),
+          TOTALLED_COLUMNS,
+        );
+        await removeFromTotals(tx, deleted);
       });
     }
   }

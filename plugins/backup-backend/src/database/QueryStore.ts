@@ -12,10 +12,12 @@ import type {
   RestoreSummary,
 } from '@kubectl-backup/plugin-backup-common';
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
+import { BACKUP_TOTALS } from './backupTotals.js';
 import { compiledPerTarget } from './compiledPerTarget.js';
 import { QueryCache } from './QueryCache.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
+import { whereTargets } from './whereTargets.js';
 
 type Row = Record<string, unknown>;
 
@@ -26,28 +28,6 @@ const SORT_COLUMNS: Record<BackupSortField, string> = {
   size: 'size_total',
   duration: 'duration_ms',
 };
-
-/** `where (namespace = ? [and cluster = ?]) or …` over the given columns; no targets → no rows. */
-function whereTargets(
-  q: Knex.QueryBuilder,
-  targets: BackupTarget[] | undefined,
-  nsColumn: string,
-  clusterColumn: string,
-): void {
-  if (!targets) return;
-  if (targets.length === 0) {
-    q.whereRaw('1 = 0');
-    return;
-  }
-  q.where((outer) => {
-    for (const t of targets) {
-      outer.orWhere((w) => {
-        w.where(nsColumn, t.namespace);
-        if (t.cluster) w.where(clusterColumn, t.cluster);
-      });
-    }
-  });
-}
 
 function whereCommon(
   q: Knex.QueryBuilder,
@@ -197,18 +177,21 @@ export class QueryStore {
     this.statuses.clear();
   }
 
-  /** A page of `q` in the given order, with the total of `q` (cached apart: every page shares it). */
+  /**
+   * A page of `q` in the given order, with the total of `q` (cached apart: every page shares it):
+   * `countQuery`'s `count`, by default a COUNT(*) of `q`.
+   */
   private page<T>(
     q: Knex.QueryBuilder,
     p: PageRequest,
     map: (r: Row) => T,
     order: (q: Knex.QueryBuilder) => void,
+    countQuery: Knex.QueryBuilder = q.clone().clearSelect().clearOrder().count({ count: '*' }),
   ): Promise<Page<T>> {
     const rows = q.clone();
     order(rows);
     rows.offset(p.offset).limit(p.limit);
     const compute = async (): Promise<Page<T>> => {
-      const countQuery = q.clone().clearSelect().clearOrder().count({ count: '*' });
       const [total, found] = await Promise.all([
         this.counts.get(countQuery, async () =>
           num(((await countQuery) as Array<{ count: unknown }>)[0]?.count),
@@ -226,15 +209,25 @@ export class QueryStore {
     order: 'asc' | 'desc',
     p: PageRequest,
   ): Promise<Page<BackupSummary>> {
-    const q = this.knex('backups').select('*');
-    whereCommon(q, f, 'namespace', 'cluster');
-    if (f.namespace) q.where('namespace', f.namespace);
-    if (f.cluster) q.where('cluster', f.cluster);
-    return this.page(q, p, toBackup, (rows) =>
-      rows.orderBy([
-        { column: SORT_COLUMNS[sort], order },
-        { column: 'snapshot', order },
-      ]),
+    const filtered = (table: string) => {
+      const q = this.knex(table);
+      whereCommon(q, f, 'namespace', 'cluster');
+      if (f.namespace) q.where('namespace', f.namespace);
+      if (f.cluster) q.where('cluster', f.cluster);
+      return q;
+    };
+    // A filter on targets and repository only: its total is a sum of the per-target totals.
+    const byTarget = !f.since && !f.until;
+    return this.page(
+      filtered('backups').select('*'),
+      p,
+      toBackup,
+      (rows) =>
+        rows.orderBy([
+          { column: SORT_COLUMNS[sort], order },
+          { column: 'snapshot', order },
+        ]),
+      byTarget ? filtered(BACKUP_TOTALS).sum({ count: 'backup_count' }) : undefined,
     );
   }
 
@@ -290,29 +283,34 @@ export class QueryStore {
     });
   }
 
-  /** One statement: the totals, left-joined with the newest backup and the newest failure. */
+  /**
+   * One statement of index lookups: the target's totals (one row per repository and cluster),
+   * left-joined with its newest backup and its newest failure.
+   */
   private buildTargetStatusQuery(target: BackupTarget): Knex.QueryBuilder {
     const k = this.knex;
-    const backups = () => {
-      const q = k('backups');
+    const ofTarget = (table: string) => {
+      const q = k(table);
       whereTargets(q, [target], 'namespace', 'cluster');
       return q;
     };
-    const totals = backups().select(
+    const totals = ofTarget(BACKUP_TOTALS).select(
       k.raw(
-        'count(*) as stat_count, sum(size_total) as stat_logical, sum(stored_added) as stat_stored',
+        'sum(backup_count) as stat_count, sum(logical_bytes) as stat_logical, sum(stored_bytes) as stat_stored',
       ),
     );
-    const last = backups()
+    const last = ofTarget('backups')
       .select('*')
       .orderBy([
         { column: 'time', order: 'desc' },
         { column: 'snapshot', order: 'desc' },
       ])
       .limit(1);
-    const failure = k('audit_events').select(FAILURE_COLUMNS).whereRaw(FAILED_BACKUP);
-    whereTargets(failure, [target], 'namespace', 'cluster');
-    failure.orderBy('time', 'desc').limit(1);
+    const failure = ofTarget('audit_events')
+      .select(FAILURE_COLUMNS)
+      .whereRaw(FAILED_BACKUP)
+      .orderBy('time', 'desc')
+      .limit(1);
     const always = (j: Knex.JoinClause) => j.on(k.raw('1 = 1'));
     return k
       .select('t.*', 'l.*', 'f.*')

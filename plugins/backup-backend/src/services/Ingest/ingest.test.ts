@@ -17,6 +17,7 @@ import { PASSWORD, startFixture, type Fixture } from '../../test-support/reposit
 import { RepositoryPool } from '../Repositories/RepositoryPool.js';
 import { createIngestService } from './createIngestService.js';
 import type { IngestService } from './types.js';
+import { expectTotalsOfRows } from '../../test-support/backupTotals.js';
 import { testDatabases } from '../../test-support/databases.js';
 
 const databases = testDatabases();
@@ -89,6 +90,9 @@ describe.each(databases.eachSupportedId())('ingest (%s)', (databaseId) => {
         b.sizeAdded,
       ]),
     );
+    expect(await expectTotalsOfRows(knex)).toMatchObject([
+      { target: 'main/kube-sim/shop', count: 2 },
+    ]);
     expect(page.items[1]!.verification).toMatchObject({ result: 'passed' });
     expect(page.items[0]!.verification).toBeUndefined();
 
@@ -138,6 +142,7 @@ describe.each(databases.eachSupportedId())('ingest (%s)', (databaseId) => {
     expect(
       (await queries.listBackups({}, 'time', 'desc', { offset: 0, limit: 1 })).items[0]!.name,
     ).toBe('shop-3');
+    expect(await expectTotalsOfRows(knex)).toMatchObject([{ count: 3 }]);
   });
 
   it('removes rows of forgotten snapshots', async () => {
@@ -152,6 +157,7 @@ describe.each(databases.eachSupportedId())('ingest (%s)', (databaseId) => {
         (b) => b.name,
       ),
     ).toEqual(['shop-2', 'shop-3']);
+    expect(await expectTotalsOfRows(knex)).toMatchObject([{ count: 2 }]);
   });
 
   it('flags a broken audit chain (an entry deleted from the repository)', async () => {
