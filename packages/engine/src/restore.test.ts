@@ -3,7 +3,7 @@ import { chmod, lstat, readdir, readFile, symlink, utimes, writeFile } from 'nod
 import { join } from 'node:path';
 import { backup } from './backup.js';
 import { IntegrityError } from './errors.js';
-import { restoreDirectory } from './restore.js';
+import { interleaveFiles, restoreDirectory } from './restore.js';
 import { LocalStorage } from './storage/local.js';
 import { MemoryStorage } from './storage/memory.js';
 import { initTestRepo, randomBytesSeeded, tempDirs } from './testing/repo-fixtures.js';
@@ -84,5 +84,33 @@ describe.each([
     );
     const written = await readFile(join(out, 'only.bin')).catch(() => Buffer.alloc(0));
     expect(written.length).toBe(0);
+  });
+});
+
+describe('interleaveFiles', () => {
+  it('takes the spans of large files in turn, keeping each file’s order and every span once', () => {
+    const spans = [
+      { id: 'a1', files: [1] },
+      { id: 'a2', files: [1, 7] },
+      { id: 'a3', files: [1] },
+      { id: 's', files: [4, 5, 6] },
+      { id: 'b1', files: [2] },
+      { id: 'b2', files: [2] },
+      { id: 'e', files: [] },
+    ];
+    expect(interleaveFiles(spans).map((s) => s.id)).toEqual([
+      'a1',
+      's',
+      'b1',
+      'e',
+      'a2',
+      'b2',
+      'a3',
+    ]);
+  });
+
+  it('keeps the order when every span starts with another file', () => {
+    const spans = [{ files: [3] }, { files: [1] }, { files: [2] }];
+    expect(interleaveFiles(spans)).toBe(spans);
   });
 });

@@ -261,7 +261,32 @@ function planSpans(repo: Repository, files: FileTarget[]): Span[] {
       });
     }
   }
-  return spans;
+  return interleaveFiles(spans);
+}
+
+/**
+ * Reorders spans so that the spans of one large file are not restored side by side: two workers
+ * writing into one file wait for each other (a buffered write holds the file's lock for the whole
+ * copy, long when the page cache has to grow). Spans are grouped by the first file they write
+ * and taken from the groups in turn; within a group, and for spans of many small files (groups of
+ * one), pack order is kept.
+ */
+export function interleaveFiles<T extends { files: number[] }>(spans: T[]): T[] {
+  const groups = new Map<number, T[]>();
+  for (const span of spans) {
+    const key = span.files[0] ?? -1;
+    const group = groups.get(key);
+    if (group) group.push(span);
+    else groups.set(key, [span]);
+  }
+  if (groups.size === spans.length) return spans;
+  let queues = [...groups.values()];
+  const out: T[] = [];
+  for (let round = 0; queues.length; round++) {
+    for (const queue of queues) out.push(queue[round]!);
+    queues = queues.filter((queue) => queue.length > round + 1);
+  }
+  return out;
 }
 
 /** Creates (truncates) a target file; whatever is in the way is replaced, never followed. */
