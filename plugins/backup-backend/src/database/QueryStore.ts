@@ -14,7 +14,7 @@ import type {
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
 import { BACKUP_TOTALS } from './backupTotals.js';
 import { compiledPerTarget } from './compiledPerTarget.js';
-import { QueryCache } from './QueryCache.js';
+import { PagedQueries } from './PagedQueries.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
 import { whereTargets } from './whereTargets.js';
@@ -146,8 +146,7 @@ function toTargetStatus(r: Row | undefined): TargetStatus {
   });
 }
 
-/** Rows of list pages kept at most (a few tens of MB), and targets whose status is kept. */
-const MAX_CACHED_ROWS = 50_000;
+/** Targets whose status is kept. */
 const MAX_CACHED_TARGETS = 10_000;
 
 /**
@@ -155,8 +154,7 @@ const MAX_CACHED_TARGETS = 10_000;
  * (none by default): `changed()` forgets them when this process wrote.
  */
 export class QueryStore {
-  private readonly counts: QueryCache<number>;
-  private readonly pages: QueryCache<Page<unknown>>;
+  private readonly pages: PagedQueries;
   private readonly statuses: TtlCache<TargetStatus>;
   private readonly targetStatusQuery: (target: BackupTarget) => Knex.QueryBuilder;
 
@@ -164,43 +162,15 @@ export class QueryStore {
     private readonly knex: Knex,
     cache: CacheOptions = { ttlMs: 0 },
   ) {
-    this.counts = new QueryCache(cache);
-    this.pages = new QueryCache({ ...cache, maxSize: MAX_CACHED_ROWS });
+    this.pages = new PagedQueries(knex, cache);
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
     this.targetStatusQuery = compiledPerTarget(knex, (t) => this.buildTargetStatusQuery(t));
   }
 
   /** Forgets cached pages, totals and statuses (after the ingest wrote). */
   changed(): void {
-    this.counts.clear();
     this.pages.clear();
     this.statuses.clear();
-  }
-
-  /**
-   * A page of `q` in the given order, with the total of `q` (cached apart: every page shares it):
-   * `countQuery`'s `count`, by default a COUNT(*) of `q`.
-   */
-  private page<T>(
-    q: Knex.QueryBuilder,
-    p: PageRequest,
-    map: (r: Row) => T,
-    order: (q: Knex.QueryBuilder) => void,
-    countQuery: Knex.QueryBuilder = q.clone().clearSelect().clearOrder().count({ count: '*' }),
-  ): Promise<Page<T>> {
-    const rows = q.clone();
-    order(rows);
-    rows.offset(p.offset).limit(p.limit);
-    const compute = async (): Promise<Page<T>> => {
-      const [total, found] = await Promise.all([
-        this.counts.get(countQuery, async () =>
-          num(((await countQuery) as Array<{ count: unknown }>)[0]?.count),
-        ),
-        rows as Promise<Row[]>,
-      ]);
-      return { items: found.map(map), total, offset: p.offset, limit: p.limit };
-    };
-    return this.pages.get(rows, compute, p.limit) as Promise<Page<T>>;
   }
 
   async listBackups(
@@ -218,16 +188,18 @@ export class QueryStore {
     };
     // A filter on targets and repository only: its total is a sum of the per-target totals.
     const byTarget = !f.since && !f.until;
-    return this.page(
-      filtered('backups').select('*'),
+    return this.pages.read(
+      {
+        rows: filtered('backups').select('*'),
+        order: (rows) =>
+          rows.orderBy([
+            { column: SORT_COLUMNS[sort], order },
+            { column: 'snapshot', order },
+          ]),
+        map: toBackup,
+        total: byTarget ? filtered(BACKUP_TOTALS).sum({ count: 'backup_count' }) : undefined,
+      },
       p,
-      toBackup,
-      (rows) =>
-        rows.orderBy([
-          { column: SORT_COLUMNS[sort], order },
-          { column: 'snapshot', order },
-        ]),
-      byTarget ? filtered(BACKUP_TOTALS).sum({ count: 'backup_count' }) : undefined,
     );
   }
 
@@ -326,12 +298,12 @@ export class QueryStore {
     const q = this.knex('restores').select('*');
     whereCommon(q, f, 'target_namespace', 'cluster');
     if (f.outcome) q.where('outcome', f.outcome);
-    return this.page(q, p, toRestore, (rows) =>
+    const order = (rows: Knex.QueryBuilder) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'snapshot', order: 'desc' },
-      ]),
-    );
+      ]);
+    return this.pages.read({ rows: q, order, map: toRestore }, p);
   }
 
   async getRestore(repository: string, ref: string): Promise<RestoreDetails | undefined> {
@@ -372,13 +344,13 @@ export class QueryStore {
     if (f.actor) q.where('actor', f.actor);
     if (f.action) q.where('action', f.action);
     if (f.outcome) q.where('outcome', f.outcome);
-    return this.page(q, p, toAudit, (rows) =>
+    const order = (rows: Knex.QueryBuilder) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'repository' },
         { column: 'seq', order: 'desc' },
-      ]),
-    );
+      ]);
+    return this.pages.read({ rows: q, order, map: toAudit }, p);
   }
 
   async repositoryStates(locations: Map<string, string>): Promise<RepositoryState[]> {
