@@ -69,11 +69,12 @@ async function runBackup(
 ): Promise<Snapshot> {
   const started = Date.now();
   const paths = source.directory ? [resolve(source.directory)] : [];
-  const parent = await findParent(repo, paths, options.parent);
+  // The worker threads start while the parent snapshot is looked up.
   const saver = repo.newSaver(options.saver);
   const progress = new Progress('backup', options.onProgress);
   const run = new BackupRun(repo, saver, progress, options);
   try {
+    const parent = await findParent(repo, paths, options.parent);
     const tree = source.directory
       ? await run.saveDirectoryRoot(paths[0]!, parent?.tree)
       : undefined;
