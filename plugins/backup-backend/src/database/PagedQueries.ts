@@ -2,10 +2,12 @@
  * List pages with their totals, both cached for `ttlMs` (backup.cache.ttl): a total apart, since
  * every page of a filter shares it. A total counted over the rows (COUNT(*)) runs beside the page;
  * a total read from `backup_totals` (an index lookup) is fetched in the page's own statement.
+ * Statements are compiled once per list and filter shape (compiledStatements.ts).
  */
 import type { Knex } from 'knex';
 import type { Page } from '@kubectl-backup/plugin-backup-common';
 import type { CacheOptions } from '../services/Cache/TtlCache.js';
+import { CompiledStatements, mark, type Marked, type Statement } from './compiledStatements.js';
 import { QueryCache } from './QueryCache.js';
 import type { PageRequest } from './types.js';
 import { num } from './values.js';
@@ -19,18 +21,25 @@ const MAX_CACHED_ROWS = 50_000;
 const TOTAL = 'page_total';
 const ROW = 'page_row';
 
-export interface PageQuery<T> {
-  /** The filtered rows. */
-  rows: Knex.QueryBuilder;
+export interface PageQuery<F, T> {
+  /** Names the list and its order: statements are compiled once per name and filter shape. */
+  name: string;
+  /** The filter's values (strings and numbers), which `rows` and `total` get marked. */
+  filter: F;
+  /** The filtered rows, with the columns `map` reads. */
+  rows: (f: F) => Knex.QueryBuilder;
   order: (q: Knex.QueryBuilder) => void;
   map: (r: Row) => T;
   /** A statement of one row whose `count` is the total of `rows`, if cheaper than counting them. */
-  total?: Knex.QueryBuilder;
+  total?: (f: F) => Knex.QueryBuilder;
 }
+
+type Marks<F> = Marked<{ filter: F; offset: number; limit: number }>;
 
 export class PagedQueries {
   private readonly counts: QueryCache<number>;
   private readonly pages: QueryCache<Page<unknown>>;
+  private readonly statements: CompiledStatements;
 
   constructor(
     private readonly knex: Knex,
@@ -38,6 +47,7 @@ export class PagedQueries {
   ) {
     this.counts = new QueryCache(cache);
     this.pages = new QueryCache({ ...cache, maxSize: MAX_CACHED_ROWS });
+    this.statements = new CompiledStatements(knex);
   }
 
   clear(): void {
@@ -45,55 +55,61 @@ export class PagedQueries {
     this.pages.clear();
   }
 
-  read<T>(query: PageQuery<T>, p: PageRequest): Promise<Page<T>> {
-    const rows = query.rows.clone();
-    query.order(rows);
-    rows.offset(p.offset).limit(p.limit);
+  read<F, T>(query: PageQuery<F, T>, p: PageRequest): Promise<Page<T>> {
+    const m = mark({ filter: query.filter, offset: p.offset, limit: p.limit });
+    const page = this.statements.statement(`${query.name} page`, m, (v) => this.pageRows(query, v));
     const compute = async (): Promise<Page<T>> => {
       const [found, total] = await Promise.all(
-        query.total
-          ? this.withTotal(rows, query.total, query.order)
-          : this.besideCount(rows, query.rows),
+        query.total ? this.withTotal(query, m, page) : this.besideCount(query, m, page),
       );
       return { items: found.map(query.map), total, offset: p.offset, limit: p.limit };
     };
-    return this.pages.get(rows, compute, p.limit) as Promise<Page<T>>;
+    return this.pages.get(page, compute, p.limit) as Promise<Page<T>>;
+  }
+
+  private pageRows<F, T>(query: PageQuery<F, T>, v: Marks<F>['marked']): Knex.QueryBuilder {
+    const rows = query.rows(v.filter);
+    query.order(rows);
+    return rows.offset(v.offset).limit(v.limit);
   }
 
   /** The page, and a COUNT(*) of the filter in parallel (unless cached). */
-  private besideCount(rows: Knex.QueryBuilder, filtered: Knex.QueryBuilder) {
-    const countQuery = filtered.clone().clearSelect().clearOrder().count({ count: '*' });
-    const total = this.counts.get(countQuery, async () =>
-      num(((await countQuery) as Row[])[0]?.count),
+  private besideCount<F, T>(query: PageQuery<F, T>, m: Marks<F>, page: Statement) {
+    const count = this.statements.statement(`${query.name} count`, m, (v) =>
+      query.rows(v.filter).clearSelect().clearOrder().count({ count: '*' }),
     );
-    return [rows as Promise<Row[]>, total] as const;
+    const total = this.counts.get(count, async () =>
+      num((await this.statements.rows(count))[0]?.count),
+    );
+    return [this.statements.rows(page), total] as const;
   }
 
   /**
    * The page and its total in one statement (`total left join page`: a row of nulls but the total
    * when the page is empty), unless the total is cached: then the page alone.
    */
-  private withTotal(
-    rows: Knex.QueryBuilder,
-    totalQuery: Knex.QueryBuilder,
-    order: (q: Knex.QueryBuilder) => void,
-  ) {
+  private withTotal<F, T>(query: PageQuery<F, T>, m: Marks<F>, page: Statement) {
+    const totalOf = query.total!;
+    const totalOnly = this.statements.statement(`${query.name} total`, m, (v) => totalOf(v.filter));
     let both: Promise<Row[]> | undefined;
     // Called at once on a miss (so `both` is set below), not at all on a hit.
-    const total = this.counts.get(totalQuery, async () => {
-      const k = this.knex;
-      const page = rows.clone().select(k.raw('1 as ??', [ROW]));
-      const statement = k
-        .select('page.*', `total.count as ${TOTAL}`)
-        .from(totalQuery.as('total'))
-        .leftJoin(page.as('page'), (j) => j.on(k.raw('1 = 1')));
-      order(statement);
-      both = Promise.resolve(statement as Promise<Row[]>);
+    const total = this.counts.get(totalOnly, async () => {
+      const statement = this.statements.statement(`${query.name} page+total`, m, (v) => {
+        const k = this.knex;
+        const rows = this.pageRows(query, v).select(k.raw('1 as ??', [ROW]));
+        const joined = k
+          .select('page.*', `total.count as ${TOTAL}`)
+          .from(totalOf(v.filter).as('total'))
+          .leftJoin(rows.as('page'), (j) => j.on(k.raw('1 = 1')));
+        query.order(joined);
+        return joined;
+      });
+      both = this.statements.rows(statement);
       return num((await both)[0]?.[TOTAL]);
     });
     const found = both
       ? both.then((all) => all.filter((r) => r[ROW] !== null))
-      : (rows as Promise<Row[]>);
+      : this.statements.rows(page);
     return [found, total] as const;
   }
 }

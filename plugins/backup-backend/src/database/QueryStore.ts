@@ -13,7 +13,7 @@ import type {
 } from '@kubectl-backup/plugin-backup-common';
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
 import { BACKUP_TOTALS } from './backupTotals.js';
-import { compiledPerTarget } from './compiledPerTarget.js';
+import { CompiledStatements, mark } from './compiledStatements.js';
 import { PagedQueries } from './PagedQueries.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
@@ -39,6 +39,35 @@ function whereCommon(
   if (f.since) q.where('time', '>=', f.since);
   if (f.until) q.where('time', '<', f.until);
   whereTargets(q, f.targets, nsColumn, clusterColumn);
+}
+
+/** The columns `toBackup` reads (a backup's row but its `warning_list`). */
+const SUMMARY_COLUMNS = [
+  'repository',
+  'snapshot',
+  'name',
+  'namespace',
+  'cluster',
+  'time',
+  'duration_ms',
+  'actor',
+  'resources',
+  'volumes',
+  'volume_bytes',
+  'size_total',
+  'size_added',
+  'stored_added',
+  'warnings',
+  'tags',
+  'verification_result',
+  'verification_time',
+  'verification_record',
+  'error',
+];
+
+/** The fields of a TargetFilter (a list's filter has the page request and more beside them). */
+function pick(f: TargetFilter): TargetFilter {
+  return { repository: f.repository, since: f.since, until: f.until, targets: f.targets };
 }
 
 function toBackup(r: Row): BackupSummary {
@@ -156,7 +185,7 @@ const MAX_CACHED_TARGETS = 10_000;
 export class QueryStore {
   private readonly pages: PagedQueries;
   private readonly statuses: TtlCache<TargetStatus>;
-  private readonly targetStatusQuery: (target: BackupTarget) => Knex.QueryBuilder;
+  private readonly statements: CompiledStatements;
 
   constructor(
     private readonly knex: Knex,
@@ -164,7 +193,7 @@ export class QueryStore {
   ) {
     this.pages = new PagedQueries(knex, cache);
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
-    this.targetStatusQuery = compiledPerTarget(knex, (t) => this.buildTargetStatusQuery(t));
+    this.statements = new CompiledStatements(knex);
   }
 
   /** Forgets cached pages, totals and statuses (after the ingest wrote). */
@@ -179,25 +208,30 @@ export class QueryStore {
     order: 'asc' | 'desc',
     p: PageRequest,
   ): Promise<Page<BackupSummary>> {
-    const filtered = (table: string) => {
+    const filter = { ...pick(f), namespace: f.namespace, cluster: f.cluster };
+    const filtered = (table: string, v: typeof filter) => {
       const q = this.knex(table);
-      whereCommon(q, f, 'namespace', 'cluster');
-      if (f.namespace) q.where('namespace', f.namespace);
-      if (f.cluster) q.where('cluster', f.cluster);
+      whereCommon(q, v, 'namespace', 'cluster');
+      if (v.namespace) q.where('namespace', v.namespace);
+      if (v.cluster) q.where('cluster', v.cluster);
       return q;
     };
     // A filter on targets and repository only: its total is a sum of the per-target totals.
     const byTarget = !f.since && !f.until;
     return this.pages.read(
       {
-        rows: filtered('backups').select('*'),
+        name: `backups ${sort} ${order}`,
+        filter,
+        rows: (v) => filtered('backups', v).select(SUMMARY_COLUMNS),
         order: (rows) =>
           rows.orderBy([
             { column: SORT_COLUMNS[sort], order },
             { column: 'snapshot', order },
           ]),
         map: toBackup,
-        total: byTarget ? filtered(BACKUP_TOTALS).sum({ count: 'backup_count' }) : undefined,
+        total: byTarget
+          ? (v) => filtered(BACKUP_TOTALS, v).sum({ count: 'backup_count' })
+          : undefined,
       },
       p,
     );
@@ -250,8 +284,10 @@ export class QueryStore {
   /** Count, sizes and newest backup of a target, and its newest failed backup (audit log). */
   targetStatus(target: BackupTarget): Promise<TargetStatus> {
     return this.statuses.get(`${target.namespace}\u0000${target.cluster ?? ''}`, async () => {
-      const rows = (await this.targetStatusQuery(target)) as Row[];
-      return toTargetStatus(rows[0]);
+      const statement = this.statements.statement('status', mark(target), (t) =>
+        this.buildTargetStatusQuery(t),
+      );
+      return toTargetStatus((await this.statements.rows(statement))[0]);
     });
   }
 
@@ -272,7 +308,7 @@ export class QueryStore {
       ),
     );
     const last = ofTarget('backups')
-      .select('*')
+      .select(SUMMARY_COLUMNS)
       .orderBy([
         { column: 'time', order: 'desc' },
         { column: 'snapshot', order: 'desc' },
@@ -295,15 +331,19 @@ export class QueryStore {
     f: TargetFilter & { outcome?: string },
     p: PageRequest,
   ): Promise<Page<RestoreSummary>> {
-    const q = this.knex('restores').select('*');
-    whereCommon(q, f, 'target_namespace', 'cluster');
-    if (f.outcome) q.where('outcome', f.outcome);
+    const filter = { ...pick(f), outcome: f.outcome };
+    const rows = (v: typeof filter) => {
+      const q = this.knex('restores').select('*');
+      whereCommon(q, v, 'target_namespace', 'cluster');
+      if (v.outcome) q.where('outcome', v.outcome);
+      return q;
+    };
     const order = (rows: Knex.QueryBuilder) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'snapshot', order: 'desc' },
       ]);
-    return this.pages.read({ rows: q, order, map: toRestore }, p);
+    return this.pages.read({ name: 'restores', filter, rows, order, map: toRestore }, p);
   }
 
   async getRestore(repository: string, ref: string): Promise<RestoreDetails | undefined> {
@@ -339,18 +379,22 @@ export class QueryStore {
     f: TargetFilter & { actor?: string; action?: string; outcome?: string },
     p: PageRequest,
   ): Promise<Page<AuditEvent>> {
-    const q = this.knex('audit_events').select('*');
-    whereCommon(q, f, 'namespace', 'cluster');
-    if (f.actor) q.where('actor', f.actor);
-    if (f.action) q.where('action', f.action);
-    if (f.outcome) q.where('outcome', f.outcome);
+    const filter = { ...pick(f), actor: f.actor, action: f.action, outcome: f.outcome };
+    const rows = (v: typeof filter) => {
+      const q = this.knex('audit_events').select('*');
+      whereCommon(q, v, 'namespace', 'cluster');
+      if (v.actor) q.where('actor', v.actor);
+      if (v.action) q.where('action', v.action);
+      if (v.outcome) q.where('outcome', v.outcome);
+      return q;
+    };
     const order = (rows: Knex.QueryBuilder) =>
       rows.orderBy([
         { column: 'time', order: 'desc' },
         { column: 'repository' },
         { column: 'seq', order: 'desc' },
       ]);
-    return this.pages.read({ rows: q, order, map: toAudit }, p);
+    return this.pages.read({ name: 'audit', filter, rows, order, map: toAudit }, p);
   }
 
   async repositoryStates(locations: Map<string, string>): Promise<RepositoryState[]> {
