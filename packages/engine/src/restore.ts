@@ -153,9 +153,10 @@ interface Span extends SpanJob {
 
 /**
  * Writes all file contents, reading each pack once, span by span: the spans go to worker threads
- * that read, verify and write them (span-writer.ts). A file whose blobs all lie in one span is
- * created and completed by the worker; the few others (large files) are created here first and
- * completed here after their last span.
+ * that read, verify and write them (span-writer.ts). Every file is created here first, on the
+ * thread pool, a few spans ahead (restore-targets.ts). A file whose blobs all lie in one span is
+ * completed (mode, times) by the worker; the few others (large files) are completed here after
+ * their last span.
  */
 async function writeFiles(
   repo: Repository,
@@ -175,9 +176,9 @@ async function writeFiles(
   }));
   const created = new TargetFiles(files.map((f) => f.path));
   // Files without content still need to exist (and be truncated).
-  for (let i = 0; i < files.length; i++) {
-    if (spanCount[i] !== 0) continue;
-    await created.ensure([i]);
+  const empty = files.flatMap((_, i) => (spanCount[i] === 0 ? [i] : []));
+  await created.ensure(empty);
+  for (const i of empty) {
     finishFile(files[i]!);
     progress.filesDone++;
   }
