@@ -1,9 +1,20 @@
 /** Cluster credentials from config (url + token + caData, or a kubeconfig) reach kube-sim as configured. */
 import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { clusterInfo, toClient, whoAmI } from '@kubectl-backup/k8s';
 import { startTestSim, type TestSim } from '@kubectl-backup/kube-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterPool } from './ClusterPool.js';
+
+/** The user the cluster sees for these credentials (the connection is closed afterwards). */
+async function userOf(kc: KubeConfig): Promise<string> {
+  const client = toClient(kc);
+  try {
+    return (await whoAmI(client)).username;
+  } finally {
+    client.close();
+  }
+}
 
 describe('ClusterPool', () => {
   let sim: TestSim;
@@ -21,12 +32,7 @@ describe('ClusterPool', () => {
     const pool = new ClusterPool([{ name: 'prod', url: sim.url, token: sim.tokens.dev!, caData }]);
     const kc = pool.kubeConfig(pool.clusterFor({ namespace: 'shop', cluster: 'prod' }));
     expect(clusterInfo(kc)).toMatchObject({ cluster: 'prod', server: sim.url });
-    const client = toClient(kc);
-    try {
-      expect((await whoAmI(client)).username).toBe('dev');
-    } finally {
-      client.close();
-    }
+    expect(await userOf(kc)).toBe('dev');
   });
 
   it("renames a kubeconfig's cluster to the configured name, keeping its credentials", async () => {
@@ -35,36 +41,14 @@ describe('ClusterPool', () => {
     ]);
     const kc = pool.kubeConfig(pool.clusterFor({ namespace: 'shop' }));
     expect(clusterInfo(kc)).toMatchObject({ cluster: 'sim', context: 'sim', server: sim.url });
-    const client = toClient(kc);
-    try {
-      expect((await whoAmI(client)).username).toBe('admin');
-    } finally {
-      client.close();
-    }
+    expect(await userOf(kc)).toBe('admin');
   });
 
   it('refuses an untrusted server certificate unless skipTLSVerify', async () => {
-    const client = toClient(
-      new ClusterPool([]).kubeConfig({ name: 'x', url: sim.url, token: sim.tokens.admin! }),
-    );
-    try {
-      await expect(whoAmI(client)).rejects.toThrow();
-    } finally {
-      client.close();
-    }
-    const trusting = toClient(
-      new ClusterPool([]).kubeConfig({
-        name: 'x',
-        url: sim.url,
-        token: sim.tokens.admin!,
-        skipTLSVerify: true,
-      }),
-    );
-    try {
-      expect((await whoAmI(trusting)).username).toBe('admin');
-    } finally {
-      trusting.close();
-    }
+    const untrusted = { name: 'x', url: sim.url, token: sim.tokens.admin! };
+    await expect(userOf(new ClusterPool([]).kubeConfig(untrusted))).rejects.toThrow();
+    const trusting = new ClusterPool([]).kubeConfig({ ...untrusted, skipTLSVerify: true });
+    expect(await userOf(trusting)).toBe('admin');
   });
 
   it("chooses the entity's cluster, else the only one, and says why it cannot", () => {
