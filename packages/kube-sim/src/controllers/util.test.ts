@@ -92,6 +92,12 @@ describe('templateHash', () => {
       }),
     ).toBe(h);
     expect(templateHash(t)).toBe(h);
+    // Remembered by identity: a (forbidden) change to a hashed object does not change its hash.
+    const mutable = { metadata: { labels: { app: 'a' } } };
+    const before = templateHash(mutable);
+    mutable.metadata.labels.app = 'b';
+    expect(templateHash(mutable)).toBe(before);
+    expect(templateHash({ metadata: { labels: { app: 'b' } } })).not.toBe(before);
     expect(
       templateHash({ ...t, spec: { containers: [{ name: 'c', image: 'nginx:2' }] } }),
     ).not.toBe(h);

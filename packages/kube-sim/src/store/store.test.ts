@@ -43,11 +43,13 @@ describe('Store journal', () => {
     try {
       const registry = new Registry();
       const a = new Store(registry, dir);
-      a.create(NS, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
+      const ns = a.create(NS, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
       let cm = a.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'edited' }, data: { v: '0' } });
       for (let i = 1; i <= 3; i++) cm = a.update(CM, 'n', { ...cm, data: { v: String(i) } });
       a.create(CM, 'n', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gone' } });
       a.delete(CM, 'n', 'gone');
+      // written first and last: its line goes where its last write is
+      a.update(NS, undefined, { ...ns, metadata: { ...ns.metadata, labels: { touched: 'yes' } } });
       // the debounced append: wait until it is complete (the file exists before its lines are in)
       const journal = join(dir, 'journal.ndjson');
       const text = () => (existsSync(journal) ? readFileSync(journal, 'utf8') : '');
@@ -56,6 +58,9 @@ describe('Store journal', () => {
       expect(lines.map((l) => l.k).sort()).toEqual(['n', 'n/edited', 'n/gone']);
       expect(lines.find((l) => l.k === 'n/edited')!.o!.data).toEqual({ v: '3' });
       expect(lines.find((l) => l.k === 'n/gone')!.o).toBeUndefined();
+      // in write order, so a journal cut short by a crash is a prefix of history
+      expect(lines.map((l) => l.rv)).toEqual(lines.map((l) => l.rv).sort((x, y) => x - y));
+      expect(lines.at(-1)!.k).toBe('n');
       // a second store reads the journal as it is (the first never closed: a crash)
       const b = new Store(registry, dir);
       expect(b.load()).toBe(true);

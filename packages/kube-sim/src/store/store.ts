@@ -196,8 +196,11 @@ export class Store implements ObjectStore {
   private record(bucket: string, key: string, obj: KubeObject | undefined, entry?: Entry): void {
     if (!this.stateDir || this.closed) return;
     // replaying the journal keeps the last version of each object: only that one is written
-    // (an object written several times between two flushes is serialized once)
-    this.journal.set(`${bucket}\0${key}`, { rv: this.rv, bucket, key, entry: obj ? entry : undefined });
+    // (an object written several times between two flushes is serialized once), at the place of
+    // its last write, so a journal cut short by a crash is still a prefix of history
+    const k = `${bucket}\0${key}`;
+    this.journal.delete(k);
+    this.journal.set(k, { rv: this.rv, bucket, key, entry: obj ? entry : undefined });
     if (!this.journalTimer) this.journalTimer = setTimeout(() => this.flushJournal(), 50);
   }
 
