@@ -69,6 +69,15 @@ export async function verifyBackup(repo: Repository, target: ClusterTarget | und
   const client: KubeClient | undefined = target ? toClient(target) : undefined;
   const info = client ? clusterInfo(client.kc) : undefined;
   const actor = options.actor ?? (client ? (await whoAmI(client, options.signal)).username : repo.user);
+  // Refused before the integrity pass (which may read every byte) rather than after it.
+  let scratch: string | undefined;
+  if (options.restoreTest) {
+    if (!client) throw new K8sError('EUSAGE', 'a restore test needs a cluster');
+    scratch = options.scratchNamespace ?? scratchName(handle.name);
+    // The scratch namespace is deleted afterwards: never one that holds anything already.
+    if (await client.getOptional(NAMESPACES, undefined, scratch, options.signal))
+      throw new K8sError('EEXISTS', `namespace "${scratch}" exists already: a restore test needs a scratch namespace of its own, which it deletes afterwards`);
+  }
 
   // 1. integrity: the manifest, every object, optionally every byte
   log.progress('capture', `checking the items of ${handle.name}`);
@@ -102,13 +111,7 @@ export async function verifyBackup(repo: Repository, target: ClusterTarget | und
   checks.push({ name: 'integrity', ok: manifestOk && integrity.length === 0, ...(integrity.length ? { problems: limit(integrity) } : {}), detail: `${items.length} items${options.readData ? ', all data read' : ''}` });
 
   // 2. restore test
-  let scratch: string | undefined;
-  if (options.restoreTest) {
-    if (!client) throw new K8sError('EUSAGE', 'a restore test needs a cluster');
-    scratch = options.scratchNamespace ?? scratchName(handle.name);
-    // The scratch namespace is deleted afterwards: never one that holds anything already.
-    if (await client.getOptional(NAMESPACES, undefined, scratch, options.signal))
-      throw new K8sError('EEXISTS', `namespace "${scratch}" exists already: a restore test needs a scratch namespace of its own, which it deletes afterwards`);
+  if (options.restoreTest && client && scratch) {
     log.progress('apply', `restoring ${handle.name} into scratch namespace ${scratch}`);
     try {
       const restored = await restoreNamespace(repo, client, {
