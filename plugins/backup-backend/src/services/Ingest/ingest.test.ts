@@ -16,7 +16,7 @@ import { QueryStore } from '../../database/QueryStore.js';
 import { PASSWORD, startFixture, type Fixture } from '../../test-support/repository.js';
 import { RepositoryPool } from '../Repositories/RepositoryPool.js';
 import { createIngestService } from './createIngestService.js';
-import type { IngestService } from './types.js';
+import { ingestChangedRows, type IngestService } from './types.js';
 import { expectTotalsOfRows } from '../../test-support/backupTotals.js';
 import { testDatabases } from '../../test-support/databases.js';
 
@@ -40,12 +40,16 @@ describe.each(databases.eachSupportedId())('ingest (%s)', (databaseId) => {
     const repositories = new RepositoryPool([
       { name: 'main', url: fx.repoDir, password: PASSWORD },
     ]);
-    queries = new QueryStore(knex);
+    // Read caches on (as in the plugin), so every assertion after an ingest also checks that
+    // the ingest cleared them.
+    queries = new QueryStore(knex, { ttlMs: 3_600_000 });
     ingest = createIngestService({
       repositories,
       store: new IngestStore(knex),
       logger: mockServices.logger.mock(),
-      onResult: () => queries.changed(),
+      onResult: (r) => {
+        if (ingestChangedRows(r)) queries.changed();
+      },
     });
   });
 

@@ -14,16 +14,20 @@ export interface RepositoryIngestResult {
   error?: string;
 }
 
-/** Whether the run changed rows the API reads (so that read caches must be cleared). */
+/**
+ * Whether the run may have changed rows the API reads (so that read caches must be cleared). A
+ * failed run counts: its steps commit chunk by chunk, before their counters are set.
+ */
 export function ingestChangedRows(r: RepositoryIngestResult): boolean {
   return (
+    r.error !== undefined ||
     r.backupsAdded +
       r.backupsRemoved +
       r.restoresAdded +
       r.restoresRemoved +
       r.auditAdded +
       r.verificationsUpdated >
-    0
+      0
   );
 }
 
