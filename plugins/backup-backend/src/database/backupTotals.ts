@@ -89,7 +89,9 @@ export async function removeFromTotals(
 ): Promise<void> {
   const rows = contributions(deleted, -1);
   await apply(tx, rows);
-  for (const repository of new Set(rows.map((r) => r.repository))) {
-    await tx(BACKUP_TOTALS).where({ repository }).where('backup_count', '<=', 0).delete();
-  }
+  if (!rows.length) return;
+  await tx(BACKUP_TOTALS)
+    .whereIn('repository', [...new Set(rows.map((r) => r.repository))])
+    .where('backup_count', '<=', 0)
+    .delete();
 }

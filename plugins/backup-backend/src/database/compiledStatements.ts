@@ -7,6 +7,7 @@
  * values are put back in place of the markers' bindings.
  */
 import type { Knex } from 'knex';
+import { rawRows } from './values.js';
 
 type Row = Record<string, unknown>;
 
@@ -82,10 +83,8 @@ export class CompiledStatements {
     return { sql: sql.sql, bindings: sql.bindings.map((b) => unmark(b, m.values)) };
   }
 
-  /** The rows of a statement (pg answers a raw statement with a result, SQLite with the rows). */
-  async rows(s: Statement): Promise<Row[]> {
-    const result = (await this.knex.raw(s.sql, s.bindings as Knex.RawBinding[])) as
-      Row[] | { rows: Row[] };
-    return Array.isArray(result) ? result : result.rows;
+  /** The rows of a statement. */
+  rows(s: Statement): Promise<Row[]> {
+    return rawRows<Row>(this.knex, s.sql, s.bindings);
   }
 }

@@ -1,5 +1,6 @@
 /** `delete … returning`, on PostgreSQL and SQLite alike. */
 import type { Knex } from 'knex';
+import { rawRows } from './values.js';
 
 /**
  * Deletes the rows of `q` and gives their `columns`: only the rows this statement deleted (a
@@ -13,7 +14,5 @@ export async function deleteReturning<Row>(
 ): Promise<Row[]> {
   const { sql, bindings } = q.delete().toSQL();
   const returning = columns.map(() => '??').join(', ');
-  const result = (await tx.raw(`${sql} returning ${returning}`, [...bindings, ...columns])) as
-    Row[] | { rows: Row[] };
-  return Array.isArray(result) ? result : result.rows;
+  return rawRows<Row>(tx, `${sql} returning ${returning}`, [...bindings, ...columns]);
 }

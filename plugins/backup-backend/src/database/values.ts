@@ -1,4 +1,5 @@
 /** Column value conversions shared by the tables (the drivers differ: pg gives bigints as strings). */
+import type { Knex } from 'knex';
 
 export const toIso = (time: string | Date): string => new Date(time).toISOString();
 
@@ -37,4 +38,14 @@ export function chunks<T>(rows: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
+}
+
+/** The rows of a raw statement (pg answers with a result holding them, SQLite with the rows). */
+export async function rawRows<Row>(
+  db: Knex | Knex.Transaction,
+  sql: string,
+  bindings: readonly unknown[],
+): Promise<Row[]> {
+  const result = (await db.raw(sql, bindings as Knex.RawBinding[])) as Row[] | { rows: Row[] };
+  return Array.isArray(result) ? result : result.rows;
 }
