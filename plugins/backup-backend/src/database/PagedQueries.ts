@@ -6,9 +6,14 @@
  */
 import type { Knex } from 'knex';
 import type { Page } from '@kubectl-backup/plugin-backup-common';
-import type { CacheOptions } from '../services/Cache/TtlCache.js';
-import { CompiledStatements, mark, type Marked, type Statement } from './compiledStatements.js';
-import { QueryCache } from './QueryCache.js';
+import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
+import {
+  CompiledStatements,
+  mark,
+  statementKey,
+  type Marked,
+  type Statement,
+} from './compiledStatements.js';
 import type { PageRequest } from './types.js';
 import { num } from './values.js';
 
@@ -37,16 +42,16 @@ export interface PageQuery<F, T> {
 type Marks<F> = Marked<{ filter: F; offset: number; limit: number }>;
 
 export class PagedQueries {
-  private readonly counts: QueryCache<number>;
-  private readonly pages: QueryCache<Page<unknown>>;
+  private readonly counts: TtlCache<number>;
+  private readonly pages: TtlCache<Page<unknown>>;
   private readonly statements: CompiledStatements;
 
   constructor(
     private readonly knex: Knex,
     cache: CacheOptions,
   ) {
-    this.counts = new QueryCache(cache);
-    this.pages = new QueryCache({ ...cache, maxSize: MAX_CACHED_ROWS });
+    this.counts = new TtlCache(cache);
+    this.pages = new TtlCache({ ...cache, maxSize: MAX_CACHED_ROWS });
     this.statements = new CompiledStatements(knex);
   }
 
@@ -64,7 +69,7 @@ export class PagedQueries {
       );
       return { items: found.map(query.map), total, offset: p.offset, limit: p.limit };
     };
-    return this.pages.get(page, compute, p.limit) as Promise<Page<T>>;
+    return this.pages.get(() => statementKey(page), compute, p.limit) as Promise<Page<T>>;
   }
 
   private pageRows<F, T>(query: PageQuery<F, T>, v: Marks<F>['marked']): Knex.QueryBuilder {
@@ -78,8 +83,9 @@ export class PagedQueries {
     const count = this.statements.statement(`${query.name} count`, m, (v) =>
       query.rows(v.filter).clearSelect().clearOrder().count({ count: '*' }),
     );
-    const total = this.counts.get(count, async () =>
-      num((await this.statements.rows(count))[0]?.count),
+    const total = this.counts.get(
+      () => statementKey(count),
+      async () => num((await this.statements.rows(count))[0]?.count),
     );
     return [this.statements.rows(page), total] as const;
   }
@@ -93,20 +99,23 @@ export class PagedQueries {
     const totalOnly = this.statements.statement(`${query.name} total`, m, (v) => totalOf(v.filter));
     let both: Promise<Row[]> | undefined;
     // Called at once on a miss (so `both` is set below), not at all on a hit.
-    const total = this.counts.get(totalOnly, async () => {
-      const statement = this.statements.statement(`${query.name} page+total`, m, (v) => {
-        const k = this.knex;
-        const rows = this.pageRows(query, v).select(k.raw('1 as ??', [ROW]));
-        const joined = k
-          .select('page.*', `total.count as ${TOTAL}`)
-          .from(totalOf(v.filter).as('total'))
-          .leftJoin(rows.as('page'), (j) => j.on(k.raw('1 = 1')));
-        query.order(joined);
-        return joined;
-      });
-      both = this.statements.rows(statement);
-      return num((await both)[0]?.[TOTAL]);
-    });
+    const total = this.counts.get(
+      () => statementKey(totalOnly),
+      async () => {
+        const statement = this.statements.statement(`${query.name} page+total`, m, (v) => {
+          const k = this.knex;
+          const rows = this.pageRows(query, v).select(k.raw('1 as ??', [ROW]));
+          const joined = k
+            .select('page.*', `total.count as ${TOTAL}`)
+            .from(totalOf(v.filter).as('total'))
+            .leftJoin(rows.as('page'), (j) => j.on(k.raw('1 = 1')));
+          query.order(joined);
+          return joined;
+        });
+        both = this.statements.rows(statement);
+        return num((await both)[0]?.[TOTAL]);
+      },
+    );
     const found = both
       ? both.then((all) => all.filter((r) => r[ROW] !== null))
       : this.statements.rows(page);

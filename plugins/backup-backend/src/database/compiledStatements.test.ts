@@ -5,8 +5,8 @@
 import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../test-support/databases.js';
-import { CompiledStatements, mark, type Statement } from './compiledStatements.js';
-import { QueryCache } from './QueryCache.js';
+import { CompiledStatements, mark, statementKey, type Statement } from './compiledStatements.js';
+import { TtlCache } from '../services/Cache/TtlCache.js';
 
 const databases = testDatabases();
 
@@ -42,7 +42,7 @@ describe('mark', () => {
   });
 });
 
-describe('QueryCache', () => {
+describe('statement keys of the read caches', () => {
   it('makes no key when caching is off', async () => {
     const statement = {
       get sql(): string {
@@ -50,12 +50,9 @@ describe('QueryCache', () => {
       },
       bindings: [],
     } as Statement;
-    await expect(new QueryCache<number>({ ttlMs: 0 }).get(statement, async () => 1)).resolves.toBe(
-      1,
-    );
-    expect(() => new QueryCache<number>({ ttlMs: 1000 }).get(statement, async () => 1)).toThrow(
-      'key made',
-    );
+    const key = () => statementKey(statement);
+    await expect(new TtlCache<number>({ ttlMs: 0 }).get(key, async () => 1)).resolves.toBe(1);
+    expect(() => new TtlCache<number>({ ttlMs: 1000 }).get(key, async () => 1)).toThrow('key made');
   });
 });
 

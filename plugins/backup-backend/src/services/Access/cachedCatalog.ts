@@ -28,13 +28,15 @@ export function cachedCatalog(catalog: AccessCatalog, options: CacheOptions): Ac
   return {
     getEntityByRef(entityRef, o) {
       const ref = typeof entityRef === 'string' ? entityRef : stringifyEntityRef(entityRef);
-      return entities.get(`${principalKey(o.credentials)}\u0000${ref}`, () =>
-        catalog.getEntityByRef(entityRef, o),
+      return entities.get(
+        () => `${principalKey(o.credentials)}\u0000${ref}`,
+        () => catalog.getEntityByRef(entityRef, o),
       );
     },
     getEntities(request, o) {
-      return lists.get(`${principalKey(o.credentials)}\u0000${requestKey(request)}`, () =>
-        catalog.getEntities(request, o),
+      return lists.get(
+        () => `${principalKey(o.credentials)}\u0000${requestKey(request)}`,
+        () => catalog.getEntities(request, o),
       );
     },
   };

@@ -27,11 +27,12 @@ function batched<Q extends { permission: Permission; resourceRef?: string }, R>(
 ): (requests: Q[], options: PermissionsServiceRequestOptions) => Promise<R[]> {
   const cache = new TtlCache<R>({ ...options, maxSize: MAX_DECISIONS });
   return (requests, requestOptions) => {
-    const principal = principalKey(requestOptions.credentials);
+    let principal: string | undefined;
     const misses: Array<Pending<Q, R>> = [];
     const answers = requests.map((request) =>
       cache.get(
-        `${principal}\u0000${request.permission.name}\u0000${request.resourceRef ?? ''}`,
+        () =>
+          `${(principal ??= principalKey(requestOptions.credentials))}\u0000${request.permission.name}\u0000${request.resourceRef ?? ''}`,
         () => new Promise<R>((resolve, reject) => misses.push({ request, resolve, reject })),
       ),
     );

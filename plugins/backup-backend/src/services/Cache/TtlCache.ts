@@ -38,10 +38,12 @@ export class TtlCache<V> {
 
   /**
    * The value of `key`: the cached promise while it is fresh, else `compute()` (then cached with
-   * `size`, e.g. the rows it holds; an entry larger than the whole cache is not kept).
+   * `size`, e.g. the rows it holds; an entry larger than the whole cache is not kept). A key
+   * that costs something to make can be given as a function: with caching off it is not made.
    */
-  get(key: string, compute: () => Promise<V>, size = 1): Promise<V> {
+  get(keyOf: string | (() => string), compute: () => Promise<V>, size = 1): Promise<V> {
     if (this.ttlMs <= 0) return compute();
+    const key = typeof keyOf === 'string' ? keyOf : keyOf();
     const now = this.now();
     const hit = this.entries.get(key);
     if (hit && now < hit.expires) return hit.value;
