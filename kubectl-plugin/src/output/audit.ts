@@ -1,23 +1,22 @@
 /** The audit log as both audit commands show it: the chain check, and the table's columns. */
 import { verifyAuditLog, type AuditEntry, type Repository } from '@kubectl-backup/engine';
 import type { OutStream } from '../io.js';
+import { writeDocument, type ReadFormat } from '../k8s-output.js';
 import { CliError } from './errors.js';
 import { formatTime } from './format.js';
 import type { Column } from './table.js';
 
-type VerifyResult = Awaited<ReturnType<typeof verifyAuditLog>>;
-
 /**
- * Verifies the whole chain. `writeDocument` may print the result as a document (returning true);
- * else an intact chain gets one line. A bad entry is an error naming it (exit 1).
+ * Verifies the whole chain. With `-o json|yaml` the result is printed as a document; else an
+ * intact chain gets one line. A bad entry is an error naming it (exit 1).
  */
 export async function verifyAuditChain(
   repo: Repository,
   out: OutStream,
-  writeDocument: (result: VerifyResult) => boolean,
+  format: ReadFormat,
 ): Promise<void> {
   const result = await verifyAuditLog(repo);
-  if (!writeDocument(result) && result.ok)
+  if (!writeDocument(out, format, result) && result.ok)
     out.write(`audit log verified: ${result.entries} entries, chain intact\n`);
   if (!result.ok) {
     const bad = result.firstBad!;

@@ -31,8 +31,7 @@ export function registerAudit(parent: Command, session: Session): void {
     .action((opts: AuditFlags, c: Command) =>
       session.withRepo(c, { index: true }, async (repo) => {
         const out = session.io.stdout;
-        if (opts.verify)
-          return verifyAuditChain(repo, out, (r) => writeDocument(out, opts.output, r));
+        if (opts.verify) return verifyAuditChain(repo, out, opts.output);
         const entries = (await readAuditLog(repo)).filter(
           (e) => !opts.namespace || e.namespace === opts.namespace,
         );

@@ -25,12 +25,7 @@ export function registerAudit(parent: Command, session: Session): void {
     .action((opts: AuditFlags, cmd: Command) =>
       session.withRepo(cmd, {}, async (repo) => {
         const out = session.io.stdout;
-        if (opts.verify)
-          return verifyAuditChain(repo, out, (r) => {
-            if (opts.output !== 'json') return false;
-            writeJson(out, r);
-            return true;
-          });
+        if (opts.verify) return verifyAuditChain(repo, out, opts.output);
         const entries = await readAuditLog(repo, { since: opts.since });
         if (opts.output === 'json') return writeJson(out, entries);
         writeTable<AuditEntry>(
