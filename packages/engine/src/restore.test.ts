@@ -50,6 +50,9 @@ describe.each([
     await symlink(victim, join(out, 'big.bin'));
     const result = await restoreDirectory(repo, snap, out, { workers });
     expect(result.files).toBe(4);
+    // Every file byte, duplicates included, counted once (spans finish concurrently).
+    const total = Object.values(files).reduce((n, data) => n + data.length, 0);
+    expect(result.bytes).toBe(total);
     expect(await readFile(victim, 'utf8')).toBe('keep me');
     for (const [name, data] of Object.entries(files)) {
       const st = await lstat(join(out, name));

@@ -146,8 +146,6 @@ export async function restoreDirectory(
 
 /** A span of a pack to restore, and the files it writes. */
 interface Span extends SpanJob {
-  /** Plaintext bytes the span holds (counted once per blob). */
-  plain: number;
   files: number[];
 }
 
@@ -191,7 +189,7 @@ async function writeFiles(
     const ahead = spans[k + CREATE_AHEAD];
     if (ahead) created.ensure(ahead.files).catch(() => {});
     await created.ensure(span.files);
-    const { plain: _plain, files: spanFiles, ...job } = span;
+    const { files: spanFiles, ...job } = span;
     const key = packKey(span.packId);
     if (local) job.pack = local(key);
     else {
@@ -199,7 +197,10 @@ async function writeFiles(
       const range = { offset: span.offset, length: span.length };
       job.data = new Uint8Array(await repo.storage.get(key, range));
     }
-    progress.bytesDone += await pool.restore(job);
+    // Not `bytesDone += await …`: that would add to the value read before the wait, losing the
+    // bytes of the spans finished meanwhile.
+    const written = await pool.restore(job);
+    progress.bytesDone += written;
     for (const f of spanFiles) {
       if (--left[f]! > 0) continue;
       if (spanCount[f]! > 1) finishFile(files[f]!);
@@ -239,11 +240,9 @@ function planSpans(repo: Repository, files: FileTarget[]): Span[] {
     const slots = [...blobs.values()].sort((a, b) => a.entry.offset - b.entry.offset);
     for (const { start, end, group } of packSpans(slots.map((s) => s.entry))) {
       const spanFiles = new Set<number>();
-      let plain = 0;
       const spanBlobs = group.map((entry) => {
         const { places } = blobs.get(entry.id)!;
         for (let p = 0; p < places.length; p += 2) spanFiles.add(places[p]!);
-        plain += entry.plainLength;
         return {
           id: entry.id,
           offset: entry.offset - start,
@@ -257,7 +256,6 @@ function planSpans(repo: Repository, files: FileTarget[]): Span[] {
         offset: start,
         length: end - start,
         blobs: spanBlobs,
-        plain,
         files: [...spanFiles],
       });
     }

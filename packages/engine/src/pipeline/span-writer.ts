@@ -59,7 +59,7 @@ export class SpanWriter {
     this.maxOpenFiles = Math.max(1, maxOpenFiles);
   }
 
-  /** Restores the blobs of one span; returns the plaintext bytes written. */
+  /** Restores the blobs of one span; returns the bytes written (every placement counted). */
   write(req: SpanRequest): number {
     const span = req.data ?? this.readSpan(req);
     // Placements left in this span per file: a file is closed (and completed) after its last.
@@ -85,7 +85,7 @@ export class SpanWriter {
         }
         const at = this.decodeInto(blob, span);
         this.runLength += blob.plain;
-        bytes += blob.plain;
+        bytes += blob.plain * (blob.places.length / 2);
         // Further places of the same blob (duplicate content) are written from the run.
         for (let p = 2; p < blob.places.length; p += 2) {
           const other = blob.places[p]!;
