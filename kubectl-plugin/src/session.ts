@@ -28,6 +28,11 @@ export interface OpenRepoOptions {
   noPrompt?: boolean;
   /** Host name recorded in new snapshots (default: this machine's). */
   host?: string;
+  /**
+   * The command backs up or restores data: its worker threads start while the password is
+   * checked (they end with the command).
+   */
+  dataWork?: boolean;
 }
 
 export type AuditSummary = Pick<AuditInput, 'target' | 'details'>;
@@ -78,9 +83,14 @@ export class Session {
   ): Promise<T> {
     const globals = this.globals(cmd);
     const password = () => repositoryPassword(this.io, globals, { noPrompt: options.noPrompt });
-    return this.withStorage(globals.repo, async (storage) =>
-      fn(await this.open(storage, password, options)),
-    );
+    return this.withStorage(globals.repo, async (storage) => {
+      const repo = await this.open(storage, password, options);
+      try {
+        return await fn(repo);
+      } finally {
+        await repo.spareThreads.close();
+      }
+    });
   }
 
   /** Opens a repository in `storage`; checks that it exists before asking for a password. */
@@ -92,6 +102,7 @@ export class Session {
     if (!(await storage.exists('config'))) throw new NoRepositoryError(storage.location);
     return Repository.open(storage, await password(), {
       skipIndex: !options.index,
+      prestartWorkers: Boolean(options.dataWork),
       ...(options.host ? { host: options.host } : {}),
     });
   }

@@ -16,7 +16,8 @@ if (step === 'init') {
   await repo.close();
   result = { id: repo.id };
 } else if (step === 'backup' || step === 'restore') {
-  const repo = await Repository.open(storage, PASSWORD);
+  // As the CLI's data commands do: worker threads start while the password is checked.
+  const repo = await Repository.open(storage, PASSWORD, { prestartWorkers: true });
   if (step === 'backup') result = (await backup(repo, { directory: path })).stats;
   else result = await restoreDirectory(repo, 'latest', path);
   await repo.close();

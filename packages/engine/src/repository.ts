@@ -15,6 +15,8 @@ import { currentUser, readKeyFiles, unlockMaster, writeKey, type KeyInfo } from 
 import { packKey } from './pack.js';
 import { loadIndex, MasterIndex } from './repo-index.js';
 import { BlobSaver, type SaverOptions } from './pipeline/blob-saver.js';
+import { defaultWorkers } from './pipeline/endpoints.js';
+import { SpareThreads } from './pipeline/spare-threads.js';
 import type { Storage } from './storage/types.js';
 import { FORMAT_VERSION, type BlobType, type ChunkerParams, type RepoConfig, type Tree } from './types.js';
 
@@ -35,6 +37,12 @@ export interface OpenOptions {
   user?: string;
   /** Do not load the index (for commands that never touch blobs, e.g. key listing). */
   skipIndex?: boolean;
+  /**
+   * For a session that goes on to back up or restore data: start the chunk worker threads
+   * (`true`: the default count) while the password is checked. The next backup or restore
+   * takes them instead of starting its own; `close()` ends the ones left idle.
+   */
+  prestartWorkers?: boolean | number;
 }
 
 const DEFAULT_PACK_SIZE = 8 << 20;
@@ -54,6 +62,8 @@ export class Repository implements RepoContext {
     readonly config: RepoConfig,
     keyId: string,
     options: OpenOptions,
+    /** Worker threads started by `open` for the next backup or restore to take. */
+    readonly spareThreads = new SpareThreads(),
   ) {
     this.keys = {
       ...deriveKeys(master),
@@ -107,16 +117,24 @@ export class Repository implements RepoContext {
 
   static async open(storage: Storage, password: string, options: OpenOptions = {}): Promise<Repository> {
     if (!(await storage.exists('config'))) throw new NoRepositoryError(storage.location);
-    const { master, keyId } = await unlockMaster(storage, password);
-    const keys = deriveKeys(master);
-    const ctx = { storage, keys, codec: createZstdCodec() };
-    const config = await getSealedJson<RepoConfig>(ctx, 'config');
-    if (config.version !== FORMAT_VERSION) {
-      throw new EngineError('EVERSION', `repository format ${config.version} is not supported (this program reads ${FORMAT_VERSION})`);
+    const spares = new SpareThreads();
+    const { prestartWorkers } = options;
+    if (prestartWorkers) spares.start(prestartWorkers === true ? defaultWorkers() : prestartWorkers);
+    try {
+      const { master, keyId } = await unlockMaster(storage, password);
+      const keys = deriveKeys(master);
+      const ctx = { storage, keys, codec: createZstdCodec() };
+      const config = await getSealedJson<RepoConfig>(ctx, 'config');
+      if (config.version !== FORMAT_VERSION) {
+        throw new EngineError('EVERSION', `repository format ${config.version} is not supported (this program reads ${FORMAT_VERSION})`);
+      }
+      const repo = new Repository(storage, master, config, keyId, options, spares);
+      if (!options.skipIndex) await repo.reloadIndex();
+      return repo;
+    } catch (err) {
+      await spares.close();
+      throw err;
     }
-    const repo = new Repository(storage, master, config, keyId, options);
-    if (!options.skipIndex) await repo.reloadIndex();
-    return repo;
   }
 
   async reloadIndex(): Promise<void> {
@@ -190,6 +208,7 @@ export class Repository implements RepoContext {
   }
 
   async close(): Promise<void> {
+    await this.spareThreads.close();
     await this.storage.close();
   }
 }

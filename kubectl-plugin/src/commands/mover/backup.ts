@@ -33,7 +33,7 @@ export function registerMoverBackup(parent: Command, session: Session): void {
 }
 
 /** Mover commands print plain lines and never prompt: the password comes from env or file. */
-export const MOVER_OPEN = { noPrompt: true, index: true } as const;
+export const MOVER_OPEN = { noPrompt: true, index: true, dataWork: true } as const;
 
 export async function assertDirectory(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);

@@ -75,7 +75,7 @@ async function runCreate(
   const { io } = session;
   const result = await interruptible(io, () =>
     withCluster(io, opts, (conn) =>
-      session.withRepo(cmd, { index: true }, (repo) =>
+      session.withRepo(cmd, { index: true, dataWork: true }, (repo) =>
         k8sErrors(() =>
           withK8sProgress(io, opts, (onProgress) =>
             // backupNamespace appends the `backup.create` audit entry itself

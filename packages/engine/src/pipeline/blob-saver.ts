@@ -112,8 +112,11 @@ export class BlobSaver {
       tree: new PackWriter(),
     };
     const count = options.workers ?? defaultWorkers();
-    const endpoints = startEndpoints(workerInit(repo), count, (msg, k) =>
-      this.receive(msg, this.lanes[k]!),
+    const endpoints = startEndpoints(
+      workerInit(repo),
+      count,
+      (msg, k) => this.receive(msg, this.lanes[k]!),
+      repo.spareThreads,
     );
     for (const endpoint of endpoints) this.lanes.push({ endpoint, load: 0 });
   }

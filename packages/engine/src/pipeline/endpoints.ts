@@ -68,14 +68,26 @@ export function workerScript(): URL | undefined {
   return existsSync(fileURLToPath(built)) ? built : undefined;
 }
 
+/** A worker thread (a started spare, or a new one) given `init` as its first message. */
 export function threadEndpoint(
   script: URL,
   init: WorkerInit,
   receive: (msg: FromWorker) => void,
+  spare?: Worker,
 ): Endpoint {
-  const worker = new Worker(script, { workerData: init });
+  const worker = spare ?? new Worker(script);
+  worker.postMessage(init);
+  // After an error, after close, a thread's exit is expected; any other exit is a failure that
+  // must reach the owner, or it would wait for an answer forever.
+  let ended = false;
+  const fail = (message: string) => {
+    if (ended) return;
+    ended = true;
+    receive({ t: 'error', message });
+  };
   worker.on('message', receive);
-  worker.on('error', (err) => receive({ t: 'error', message: err.message }));
+  worker.on('error', (err) => fail(err.message));
+  worker.on('exit', (code) => fail(`a chunk worker thread stopped (exit code ${code})`));
   return {
     post: batching((batch, transfer) => {
       try {
@@ -86,17 +98,26 @@ export function threadEndpoint(
       }
     }),
     async close() {
+      ended = true;
       await worker.terminate();
     },
   };
 }
 
-/** `count` worker-thread endpoints, or one inline endpoint when `count` is 0 or no build exists. */
-export function startEndpoints(init: WorkerInit, count: number, receive: Receive): Endpoint[] {
+/**
+ * `count` worker-thread endpoints, or one inline endpoint when `count` is 0 or no build exists.
+ * Threads come from `spares` first.
+ */
+export function startEndpoints(
+  init: WorkerInit,
+  count: number,
+  receive: Receive,
+  spares?: { take(): Worker | undefined },
+): Endpoint[] {
   const script = count > 0 ? workerScript() : undefined;
   if (!script) return [inlineEndpoint(init, (msg) => receive(msg, 0))];
   return Array.from({ length: count }, (_, k) =>
-    threadEndpoint(script, init, (msg) => receive(msg, k)),
+    threadEndpoint(script, init, (msg) => receive(msg, k), spares?.take()),
   );
 }
 

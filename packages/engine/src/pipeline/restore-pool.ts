@@ -28,7 +28,12 @@ export class RestorePool {
     private readonly maxOpenFiles: number,
     workers = defaultWorkers(),
   ) {
-    const endpoints = startEndpoints(workerInit(repo), workers, (msg) => this.receive(msg));
+    const endpoints = startEndpoints(
+      workerInit(repo),
+      workers,
+      (msg) => this.receive(msg),
+      repo.spareThreads,
+    );
     for (const endpoint of endpoints) this.lanes.push({ endpoint, busy: 0 });
   }
 

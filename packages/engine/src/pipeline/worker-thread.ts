@@ -1,15 +1,22 @@
-/** Entry point of a chunk worker thread: relays messages to a WorkerCore. */
-import { parentPort, workerData } from 'node:worker_threads';
+/**
+ * Entry point of a chunk worker thread. Its first message is the WorkerInit (the keys), so the
+ * thread can be started before they are known (spare-threads.ts); every later message is a
+ * batch for its WorkerCore.
+ */
+import { parentPort } from 'node:worker_threads';
 import type { ToWorker, WorkerInit } from './protocol.js';
 import { WorkerCore } from './worker-core.js';
 
 const port = parentPort!;
-const core = new WorkerCore(workerData as WorkerInit, (out) =>
-  port.postMessage(out.msg, out.transfer),
-);
-port.on('message', (batch: ToWorker[]) => {
+let core: WorkerCore | undefined;
+port.on('message', (msg: WorkerInit | ToWorker[]) => {
   try {
-    core.handle(batch);
+    if (!Array.isArray(msg)) {
+      core = new WorkerCore(msg, (out) => port.postMessage(out.msg, out.transfer));
+      return;
+    }
+    if (!core) throw new Error('chunk worker got work before its keys');
+    core.handle(msg);
   } catch (err) {
     port.postMessage({ t: 'error', message: err instanceof Error ? err.message : String(err) });
   }

@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backup } from '../backup.js';
+import { WrongPasswordError } from '../errors.js';
+import { Repository } from '../repository.js';
+import { restoreDirectory } from '../restore.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { initTestRepo, randomBytesSeeded, tempDirs } from '../testing/repo-fixtures.js';
+import { threadEndpoint, workerScript } from './endpoints.js';
+import { workerInit, type FromWorker } from './protocol.js';
+import { SpareThreads } from './spare-threads.js';
+
+const dirs = tempDirs();
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await dirs.cleanup();
+});
+
+async function repoWithData() {
+  const storage = new MemoryStorage();
+  await (await initTestRepo(storage, 'pw')).close();
+  const src = await dirs.make();
+  const data = randomBytesSeeded(3 << 20, 5);
+  await writeFile(join(src, 'data.bin'), data);
+  return { storage, src, data };
+}
+
+describe('worker threads started while the password is checked', () => {
+  it('are taken by the next backup and restore, which still save and restore every byte', async () => {
+    expect(workerScript()).toBeDefined();
+    const { storage, src, data } = await repoWithData();
+    const repo = await Repository.open(storage, 'pw', { prestartWorkers: 2 });
+    expect(repo.spareThreads.size).toBe(2);
+    const snap = await backup(repo, { directory: src }, { saver: { workers: 2 } });
+    expect(repo.spareThreads.size).toBe(0);
+    repo.spareThreads.start(2);
+    const out = await dirs.make();
+    await restoreDirectory(repo, snap, out, { workers: 2 });
+    expect(repo.spareThreads.size).toBe(0);
+    expect((await readFile(join(out, 'data.bin'))).equals(data)).toBe(true);
+    await repo.close();
+  });
+
+  it('are ended by close when no backup took them, and by a failed open', async () => {
+    const { storage } = await repoWithData();
+    const close = vi.spyOn(SpareThreads.prototype, 'close');
+    await expect(Repository.open(storage, 'wrong', { prestartWorkers: 2 })).rejects.toThrow(
+      WrongPasswordError,
+    );
+    expect(close).toHaveBeenCalledTimes(1);
+    const repo = await Repository.open(storage, 'pw', { prestartWorkers: true });
+    expect(repo.spareThreads.size).toBeGreaterThan(0);
+    await repo.close();
+    expect(repo.spareThreads.size).toBe(0);
+  });
+
+  it('report a thread that stops under them as an error instead of waiting forever', async () => {
+    const { storage } = await repoWithData();
+    const repo = await Repository.open(storage, 'pw', { skipIndex: true });
+    const spares = new SpareThreads();
+    spares.start(1);
+    const thread = spares.take()!;
+    const got: FromWorker[] = [];
+    const endpoint = threadEndpoint(
+      workerScript()!,
+      workerInit(repo),
+      (msg) => got.push(msg),
+      thread,
+    );
+    await thread.terminate();
+    expect(got).toEqual([{ t: 'error', message: expect.stringMatching(/stopped/) }]);
+    await endpoint.close();
+    expect(got).toHaveLength(1);
+    await repo.close();
+  });
+});
