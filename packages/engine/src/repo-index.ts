@@ -5,10 +5,11 @@
  * so an interrupted backup's uploads are reused by the next one.
  */
 import type { RepoContext } from './context.js';
-import { getSealedJson, putSealedJson } from './context.js';
+import { openJson, putSealedJson } from './context.js';
 import { randomId } from './crypto.js';
 import type { PackedBlob, PackHeaderRow } from './pack.js';
 import { typeCode, typeName } from './pack.js';
+import type { Storage } from './storage/types.js';
 import type { BlobType, IndexEntry } from './types.js';
 import { mapLimit } from './util/concurrency.js';
 
@@ -94,15 +95,29 @@ export async function writeIndexFile(ctx: RepoContext, file: IndexFile): Promise
 }
 
 export async function loadIndex(ctx: RepoContext): Promise<MasterIndex> {
-  const index = new MasterIndex();
+  return buildIndex(ctx, await fetchIndexFiles(ctx.storage));
+}
+
+/** The sealed index files as stored; reading them needs no key, so it can start before unlocking. */
+export async function fetchIndexFiles(storage: Storage): Promise<SealedFile[]> {
   const keys: string[] = [];
-  for await (const o of ctx.storage.list('index/')) keys.push(o.key);
-  const files = await mapLimit(keys, 8, async (key) => ({
+  for await (const o of storage.list('index/')) keys.push(o.key);
+  return mapLimit(keys, 8, async (key) => ({ key, sealed: await storage.get(key) }));
+}
+
+export function buildIndex(ctx: RepoContext, sealedFiles: SealedFile[]): MasterIndex {
+  const index = new MasterIndex();
+  const files = sealedFiles.map(({ key, sealed }) => ({
     id: key.slice('index/'.length),
-    file: await getSealedJson<IndexFile>(ctx, key),
+    file: openJson<IndexFile>(ctx, sealed, key),
   }));
   // A file superseded by another (prune crashed before deleting it) is ignored.
   const superseded = new Set(files.flatMap((f) => f.file.supersedes ?? []));
   for (const f of files) if (!superseded.has(f.id)) index.addFile(f.id, f.file);
   return index;
+}
+
+interface SealedFile {
+  key: string;
+  sealed: Uint8Array;
 }

@@ -13,7 +13,7 @@ import { contentId, deriveKeys, newMasterSecret, open, randomId, type RepoKeys, 
 import { EngineError, IntegrityError, NoRepositoryError, NotFoundError, UsageError } from './errors.js';
 import { currentUser, readKeyFiles, unlockMaster, writeKey, type KeyInfo } from './keys.js';
 import { packKey } from './pack.js';
-import { loadIndex, MasterIndex } from './repo-index.js';
+import { buildIndex, fetchIndexFiles, loadIndex, MasterIndex } from './repo-index.js';
 import { BlobSaver, type SaverOptions } from './pipeline/blob-saver.js';
 import { defaultWorkers } from './pipeline/endpoints.js';
 import { SpareThreads } from './pipeline/spare-threads.js';
@@ -120,6 +120,9 @@ export class Repository implements RepoContext {
     const spares = new SpareThreads();
     const { prestartWorkers } = options;
     if (prestartWorkers) spares.start(prestartWorkers === true ? defaultWorkers() : prestartWorkers);
+    // The index files are read while scrypt checks the password.
+    const indexFiles = options.skipIndex ? undefined : fetchIndexFiles(storage);
+    indexFiles?.catch(() => undefined);
     try {
       const { master, keyId } = await unlockMaster(storage, password);
       const keys = deriveKeys(master);
@@ -129,7 +132,7 @@ export class Repository implements RepoContext {
         throw new EngineError('EVERSION', `repository format ${config.version} is not supported (this program reads ${FORMAT_VERSION})`);
       }
       const repo = new Repository(storage, master, config, keyId, options, spares);
-      if (!options.skipIndex) await repo.reloadIndex();
+      if (indexFiles) repo.index = buildIndex(repo, await indexFiles);
       return repo;
     } catch (err) {
       await spares.close();
@@ -163,7 +166,12 @@ export class Repository implements RepoContext {
   }
 
   async loadTree(id: string): Promise<Tree> {
-    return JSON.parse((await this.loadBlob(id, 'tree')).toString('utf8')) as Tree;
+    return this.parseTree(await this.loadBlob(id, 'tree'));
+  }
+
+  /** A tree from its decoded blob. */
+  parseTree(plain: Buffer): Tree {
+    return JSON.parse(plain.toString('utf8')) as Tree;
   }
 
   async loadJsonBlob<T>(id: string): Promise<T> {

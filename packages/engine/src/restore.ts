@@ -26,9 +26,10 @@ import { Progress } from './progress.js';
 import type { Repository } from './repository.js';
 import { findSnapshot } from './snapshots.js';
 import type { IndexEntry, NamedItem, ProgressListener, Snapshot, Tree, TreeNode } from './types.js';
-import { mapLimit, Semaphore } from './util/concurrency.js';
+import { mapLimit } from './util/concurrency.js';
 import type { RestoreFile } from './pipeline/protocol.js';
 import { TargetFiles } from './restore-targets.js';
+import { treeReader } from './tree-reader.js';
 import { RestorePool, type SpanJob } from './pipeline/restore-pool.js';
 
 export interface RestoreOptions {
@@ -87,15 +88,7 @@ export async function restoreDirectory(
 
   // Workers start while the trees are read; a directory's subtrees are read ahead (a few at once).
   const pool = new RestorePool(repo, options.maxOpenFiles ?? 128, options.workers);
-  const treeReads = new Semaphore(16);
-  const loadTree = async (id: string): Promise<Tree> => {
-    const release = await treeReads.acquire();
-    try {
-      return await repo.loadTree(id);
-    } finally {
-      release();
-    }
-  };
+  const loadTree = treeReader(repo);
   const walk = async (pending: Promise<Tree>, rel: string): Promise<void> => {
     const tree = await pending;
     const subtrees = new Map<string, Promise<Tree>>();
