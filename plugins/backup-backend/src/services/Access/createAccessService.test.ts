@@ -5,7 +5,7 @@
 import type { PermissionsService } from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import type { Entity } from '@backstage/catalog-model';
-import { NotAllowedError } from '@backstage/errors';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import { AuthorizeResult, type PolicyDecision } from '@backstage/plugin-permission-common';
 import { backupReadPermission } from '@kubectl-backup/plugin-backup-common';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,16 @@ const shop: Entity = {
   },
 };
 
+const CART = 'component:default/cart';
+const cart: Entity = {
+  ...shop,
+  metadata: {
+    ...shop.metadata,
+    name: 'cart',
+    annotations: { 'backstage.io/kubernetes-namespace': 'cart' },
+  },
+};
+
 const userOf = (principal: unknown) => (principal as { userEntityRef?: string }).userEntityRef;
 
 /** A catalog with `shop`, a policy by user (`allowed`), call counters and a hand-moved clock. */
@@ -33,14 +43,19 @@ function setup(ttlMs: number, allowed: Set<string>) {
   const calls = { entity: 0, list: 0, authorize: 0, conditional: 0 };
   let failNextLookup = false;
   let failNextDecision = false;
+  const lookups: string[][] = [];
   const catalog: AccessCatalog = {
     async getEntityByRef(ref) {
+      return ref === SHOP ? shop : undefined;
+    },
+    async getEntitiesByRefs({ entityRefs }, o) {
       calls.entity++;
+      lookups.push([userOf(o?.credentials.principal) ?? '', ...entityRefs]);
       if (failNextLookup) {
         failNextLookup = false;
         throw new Error('catalog unavailable');
       }
-      return ref === SHOP ? shop : undefined;
+      return { items: entityRefs.map((ref) => (ref === SHOP ? shop : ref === CART ? cart : null)) };
     },
     async getEntities() {
       calls.list++;
@@ -74,6 +89,7 @@ function setup(ttlMs: number, allowed: Set<string>) {
     access,
     read,
     calls,
+    lookups,
     failNextLookup: () => {
       failNextLookup = true;
     },
@@ -141,6 +157,33 @@ describe('access checks: caches', () => {
     await expect(t.read(ALICE)).rejects.toThrow('permission backend unavailable');
     expect(await t.read(ALICE)).toBe(shop);
     expect(t.calls.authorize).toBe(2);
+  });
+
+  it('asks the catalog once for the entities a caller looks up together, never mixing callers', async () => {
+    for (const ttl of [5_000, 0]) {
+      const t = setup(ttl, new Set([ALICE, BOB]));
+      const get = (user: string, ref: string) =>
+        t.access.requireEntity(mockCredentials.user(user), backupReadPermission, ref);
+      const [a1, a2, b1] = await Promise.all([
+        get(ALICE, SHOP),
+        get(ALICE, CART),
+        get(BOB, CART),
+        expect(get(ALICE, 'component:default/gone')).rejects.toBeInstanceOf(NotFoundError),
+      ]);
+      expect([a1, a2, b1]).toEqual([shop, cart, cart]);
+      expect(t.lookups).toEqual([
+        [ALICE, SHOP, CART, 'component:default/gone'],
+        [BOB, CART],
+      ]);
+      // A failed batch fails each of its lookups, and none is kept.
+      t.failNextLookup();
+      const failed = await Promise.allSettled([
+        get(ALICE, 'component:default/x'),
+        get(ALICE, 'component:default/y'),
+      ]);
+      expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+      expect(t.calls.entity).toBe(3);
+    }
   });
 
   it('asks every time with ttl 0', async () => {
