@@ -2,7 +2,9 @@
  * List pages with their totals, both cached for `ttlMs` (backup.cache.ttl): a total apart, since
  * every page of a filter shares it. A total counted over the rows (COUNT(*)) runs beside the page;
  * a total read from `backup_totals` (an index lookup) is fetched in the page's own statement.
- * Statements are compiled once per list and filter shape (compiledStatements.ts).
+ * Statements are compiled once per list and filter shape (compiledStatements.ts). A list whose rows
+ * the database can give as JSON (`json`) is read as one text per row, and the page comes with its
+ * JSON text (sendJson sends it as it is; `items` is parsed from it only when read).
  */
 import type { Knex } from 'knex';
 import type { Page } from '@kubectl-backup/plugin-backup-common';
@@ -14,6 +16,7 @@ import {
   type Marked,
   type Statement,
 } from './compiledStatements.js';
+import { withJsonText } from '../sendJson.js';
 import type { PageRequest } from './types.js';
 import { num } from './values.js';
 
@@ -25,6 +28,13 @@ const MAX_CACHED_ROWS = 50_000;
 /** Columns of a statement that reads a page and its total together: the total, and 1 in a row. */
 const TOTAL = 'page_total';
 const ROW = 'page_row';
+/** The column of a row's JSON text. */
+const JSON_COLUMN = 'page_json';
+
+export interface SortColumn {
+  column: string;
+  order?: 'asc' | 'desc';
+}
 
 export interface PageQuery<F, T> {
   /** Names the list and its order: statements are compiled once per name and filter shape. */
@@ -33,8 +43,14 @@ export interface PageQuery<F, T> {
   filter: F;
   /** The filtered rows, with the columns `map` reads. */
   rows: (f: F) => Knex.QueryBuilder;
-  order: (q: Knex.QueryBuilder) => void;
+  /** The order of the rows (columns of the rows' table). */
+  orderBy: SortColumn[];
   map: (r: Row) => T;
+  /**
+   * SQL of a row's JSON text, the same as JSON.stringify(map(row)) (rowJson.ts), where the
+   * database can make it: the page then reads it and the sort columns instead of the row.
+   */
+  json?: string;
   /** A statement of one row whose `count` is the total of `rows`, if cheaper than counting them. */
   total?: (f: F) => Knex.QueryBuilder;
 }
@@ -67,15 +83,20 @@ export class PagedQueries {
       const [found, total] = await Promise.all(
         query.total ? this.withTotal(query, m, page) : this.besideCount(query, m, page),
       );
-      return { items: found.map(query.map), total, offset: p.offset, limit: p.limit };
+      const at = { total, offset: p.offset, limit: p.limit };
+      return query.json ? jsonPage<T>(found, at) : { items: found.map(query.map), ...at };
     };
     return this.pages.get(() => statementKey(page), compute, p.limit) as Promise<Page<T>>;
   }
 
   private pageRows<F, T>(query: PageQuery<F, T>, v: Marks<F>['marked']): Knex.QueryBuilder {
     const rows = query.rows(v.filter);
-    query.order(rows);
-    return rows.offset(v.offset).limit(v.limit);
+    if (query.json)
+      rows
+        .clearSelect()
+        .select(this.knex.raw(`${query.json} as ??`, [JSON_COLUMN]))
+        .select(query.orderBy.map((o) => o.column));
+    return rows.orderBy(query.orderBy).offset(v.offset).limit(v.limit);
   }
 
   /** The page, and a COUNT(*) of the filter in parallel (unless cached). */
@@ -109,8 +130,7 @@ export class PagedQueries {
             .select('page.*', `total.count as ${TOTAL}`)
             .from(totalOf(v.filter).as('total'))
             .leftJoin(rows.as('page'), (j) => j.on(k.raw('1 = 1')));
-          query.order(joined);
-          return joined;
+          return joined.orderBy(query.orderBy);
         });
         both = this.statements.rows(statement);
         return num((await both)[0]?.[TOTAL]);
@@ -121,4 +141,17 @@ export class PagedQueries {
       : this.statements.rows(page);
     return [found, total] as const;
   }
+}
+
+/** A page of rows read as JSON text: its own text made of theirs, `items` parsed when read. */
+function jsonPage<T>(rows: Row[], at: Omit<Page<T>, 'items'>): Page<T> {
+  const text = `{"items":[${rows.map((r) => String(r[JSON_COLUMN])).join(',')}],"total":${at.total},"offset":${at.offset},"limit":${at.limit}}`;
+  let items: T[] | undefined;
+  const page = {
+    get items(): T[] {
+      return (items ??= (JSON.parse(text) as Page<T>).items);
+    },
+    ...at,
+  };
+  return withJsonText(page, text);
 }

@@ -14,7 +14,9 @@ import type {
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
 import { BACKUP_TOTALS } from './backupTotals.js';
 import { CompiledStatements, mark } from './compiledStatements.js';
-import { PagedQueries } from './PagedQueries.js';
+import { BACKUP_SUMMARY_JSON } from './backupJson.js';
+import { PagedQueries, type SortColumn } from './PagedQueries.js';
+import { jsonDialect, rowJson, type JsonDialect } from './rowJson.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
 import { whereTargets } from './whereTargets.js';
@@ -186,6 +188,8 @@ export class QueryStore {
   private readonly pages: PagedQueries;
   private readonly statuses: TtlCache<TargetStatus>;
   private readonly statements: CompiledStatements;
+  /** Lists read as JSON made by the database, where it can (rowJson.ts). */
+  private readonly json: JsonDialect | undefined;
 
   constructor(
     private readonly knex: Knex,
@@ -194,6 +198,7 @@ export class QueryStore {
     this.pages = new PagedQueries(knex, cache);
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
     this.statements = new CompiledStatements(knex);
+    this.json = jsonDialect(knex);
   }
 
   /** Forgets cached pages, totals and statuses (after the ingest wrote). */
@@ -223,12 +228,12 @@ export class QueryStore {
         name: `backups ${sort} ${order}`,
         filter,
         rows: (v) => filtered('backups', v).select(SUMMARY_COLUMNS),
-        order: (rows) =>
-          rows.orderBy([
-            { column: SORT_COLUMNS[sort], order },
-            { column: 'snapshot', order },
-          ]),
+        orderBy: [
+          { column: SORT_COLUMNS[sort], order },
+          { column: 'snapshot', order },
+        ],
         map: toBackup,
+        json: this.json && rowJson(this.json, BACKUP_SUMMARY_JSON),
         total: byTarget
           ? (v) => filtered(BACKUP_TOTALS, v).sum({ count: 'backup_count' })
           : undefined,
@@ -338,12 +343,11 @@ export class QueryStore {
       if (v.outcome) q.where('outcome', v.outcome);
       return q;
     };
-    const order = (rows: Knex.QueryBuilder) =>
-      rows.orderBy([
-        { column: 'time', order: 'desc' },
-        { column: 'snapshot', order: 'desc' },
-      ]);
-    return this.pages.read({ name: 'restores', filter, rows, order, map: toRestore }, p);
+    const orderBy: SortColumn[] = [
+      { column: 'time', order: 'desc' },
+      { column: 'snapshot', order: 'desc' },
+    ];
+    return this.pages.read({ name: 'restores', filter, rows, orderBy, map: toRestore }, p);
   }
 
   async getRestore(repository: string, ref: string): Promise<RestoreDetails | undefined> {
@@ -388,13 +392,12 @@ export class QueryStore {
       if (v.outcome) q.where('outcome', v.outcome);
       return q;
     };
-    const order = (rows: Knex.QueryBuilder) =>
-      rows.orderBy([
-        { column: 'time', order: 'desc' },
-        { column: 'repository' },
-        { column: 'seq', order: 'desc' },
-      ]);
-    return this.pages.read({ name: 'audit', filter, rows, order, map: toAudit }, p);
+    const orderBy: SortColumn[] = [
+      { column: 'time', order: 'desc' },
+      { column: 'repository' },
+      { column: 'seq', order: 'desc' },
+    ];
+    return this.pages.read({ name: 'audit', filter, rows, orderBy, map: toAudit }, p);
   }
 
   async repositoryStates(locations: Map<string, string>): Promise<RepositoryState[]> {
