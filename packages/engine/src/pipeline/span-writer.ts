@@ -3,8 +3,9 @@
  * the storage is a directory, else from the bytes sent along), authenticate, decompress and
  * id-check its blobs one by one, and write them into the target files with synchronous writes
  * (cheaper than a trip through the thread pool for page-cache writes). Blobs adjacent in a file
- * are decompressed next to each other into one buffer and written with one call; nothing is
- * written before the blob it comes from has been authenticated and its id recomputed.
+ * are written with one call (a run): stored blobs straight from their decrypted payload,
+ * compressed ones decompressed next to each other into one buffer. Nothing is written before the
+ * blob it comes from has been authenticated and its id recomputed.
  */
 import {
   closeSync,
@@ -13,7 +14,7 @@ import {
   futimesSync,
   openSync,
   readSync,
-  writeSync,
+  writevSync,
 } from 'node:fs';
 import zstd from 'zstd-napi/binding.js';
 import { CODEC_RAW, CODEC_ZSTD } from '../compression.js';
@@ -40,7 +41,11 @@ export class SpanWriter {
   private files: RestoreFile[] = [];
   private readonly fds = new Map<number, number>();
   private spanBuf = Buffer.alloc(0);
-  private run = Buffer.allocUnsafeSlow(RUN_BYTES * 2);
+  /** Decompressed blobs of the run, one after another. */
+  private unpacked = Buffer.allocUnsafeSlow(RUN_BYTES * 2);
+  private unpackedLength = 0;
+  /** The run: plaintexts adjacent in one file, written with one call. */
+  private run: Buffer[] = [];
   private runFile = -1;
   private runStart = 0;
   private runLength = 0;
@@ -83,13 +88,14 @@ export class SpanWriter {
           this.runFile = file;
           this.runStart = offset;
         }
-        const at = this.decodeInto(blob, span);
+        const plain = this.decode(blob, span);
+        this.run.push(plain);
         this.runLength += blob.plain;
         bytes += blob.plain * (blob.places.length / 2);
         // Further places of the same blob (duplicate content) are written from the run.
         for (let p = 2; p < blob.places.length; p += 2) {
           const other = blob.places[p]!;
-          this.writeAt(other, this.run, at, blob.plain, blob.places[p + 1]!);
+          this.writeAt(other, [plain], blob.places[p + 1]!);
           this.placed(other, left);
         }
         this.placed(file, left);
@@ -97,7 +103,7 @@ export class SpanWriter {
       this.flushRun();
     } finally {
       this.runFile = -1;
-      this.runLength = 0;
+      this.resetRun();
       this.closeAll();
     }
     return bytes;
@@ -128,49 +134,67 @@ export class SpanWriter {
   }
 
   /**
-   * Authenticates a blob, puts its plaintext at the end of the run and checks its id; returns
-   * the plaintext's offset in the run buffer.
+   * Authenticates a blob, decompresses it if it is compressed (at the end of the run's
+   * decompressed blobs) and checks its id; returns its plaintext.
    */
-  private decodeInto(blob: SpanRequest['blobs'][number], span: Uint8Array): number {
+  private decode(blob: SpanRequest['blobs'][number], span: Uint8Array): Buffer {
     const what = `blob ${blob.id}`;
     const payload = open(this.encKey, span.subarray(blob.offset, blob.offset + blob.length), what);
     this.nudge(payload.length);
-    if (this.run.length < this.runLength + blob.plain) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.runLength + blob.plain, RUN_BYTES * 2));
-      this.run.copy(grown, 0, 0, this.runLength);
-      this.run = grown;
-    }
-    const at = this.runLength;
-    const dest = this.run.subarray(at, at + blob.plain);
     const codec = payload[0];
     const body = payload.subarray(1);
+    let plain: Buffer;
     if (codec === CODEC_RAW) {
       if (body.length !== blob.plain) throw new IntegrityError(`${what}: wrong length`);
-      body.copy(dest);
+      plain = body;
     } else if (codec === CODEC_ZSTD) {
+      plain = this.unpackTarget(blob.plain);
       let n: number;
       try {
-        n = this.dctx.decompress(dest, body);
+        n = this.dctx.decompress(plain, body);
       } catch (cause) {
         throw new IntegrityError(`${what}: zstd payload does not decompress`, { cause });
       }
       if (n !== blob.plain) throw new IntegrityError(`${what}: wrong length`);
     } else throw new IntegrityError(`${what}: unknown codec ${codec}`);
-    if (contentId(this.idKey, dest) !== blob.id)
+    if (contentId(this.idKey, plain) !== blob.id)
       throw new IntegrityError(`${what}: content does not match its id`);
-    return at;
+    return plain;
+  }
+
+  /**
+   * Room for `length` decompressed bytes after the run's others. A full buffer is replaced, not
+   * grown: the run still refers to the old one until it is written.
+   */
+  private unpackTarget(length: number): Buffer {
+    if (this.unpacked.length < this.unpackedLength + length) {
+      this.unpacked = Buffer.allocUnsafeSlow(Math.max(length, RUN_BYTES * 2));
+      this.unpackedLength = 0;
+    }
+    const at = this.unpackedLength;
+    this.unpackedLength += length;
+    return this.unpacked.subarray(at, at + length);
   }
 
   private flushRun(): void {
-    if (this.runLength) this.writeAt(this.runFile, this.run, 0, this.runLength, this.runStart);
-    this.runLength = 0;
+    if (this.runLength) this.writeAt(this.runFile, this.run, this.runStart);
+    this.resetRun();
   }
 
-  private writeAt(file: number, buf: Buffer, from: number, length: number, position: number): void {
+  private resetRun(): void {
+    this.run = [];
+    this.runLength = 0;
+    this.unpackedLength = 0;
+  }
+
+  private writeAt(file: number, parts: Buffer[], position: number): void {
     const fd = this.fd(file);
     try {
-      let done = 0;
-      while (done < length) done += writeSync(fd, buf, from + done, length - done, position + done);
+      for (let pending = parts; pending.length;) {
+        const n = writevSync(fd, pending, position);
+        position += n;
+        pending = afterWritten(pending, n);
+      }
     } catch (err) {
       throw ioError(err, `cannot write ${this.files[file]!.path}`);
     }
@@ -231,6 +255,15 @@ export class SpanWriter {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
   }
+}
+
+/** The parts left to write after the first `n` bytes of `parts` were written (a short write). */
+export function afterWritten(parts: Buffer[], n: number): Buffer[] {
+  let k = 0;
+  while (k < parts.length && n >= parts[k]!.length) n -= parts[k++]!.length;
+  const rest = parts.slice(k);
+  if (n && rest.length) rest[0] = rest[0]!.subarray(n);
+  return rest;
 }
 
 function ioError(err: unknown, what: string): RestoreIoError {
