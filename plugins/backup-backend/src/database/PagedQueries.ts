@@ -17,6 +17,7 @@ import {
   type Statement,
 } from './compiledStatements.js';
 import { withJsonText } from '../sendJson.js';
+import { BatchedStatements } from './batchedStatements.js';
 import type { PageRequest } from './types.js';
 import { num } from './values.js';
 
@@ -61,6 +62,8 @@ export class PagedQueries {
   private readonly counts: TtlCache<number>;
   private readonly pages: TtlCache<Page<unknown>>;
   private readonly statements: CompiledStatements;
+  /** Page-and-total statements of concurrent misses, run together. */
+  private readonly batched: BatchedStatements;
 
   constructor(
     private readonly knex: Knex,
@@ -69,6 +72,7 @@ export class PagedQueries {
     this.counts = new TtlCache(cache);
     this.pages = new TtlCache({ ...cache, maxSize: MAX_CACHED_ROWS });
     this.statements = new CompiledStatements(knex);
+    this.batched = new BatchedStatements(knex);
   }
 
   clear(): void {
@@ -132,7 +136,7 @@ export class PagedQueries {
             .leftJoin(rows.as('page'), (j) => j.on(k.raw('1 = 1')));
           return joined.orderBy(query.orderBy);
         });
-        both = this.statements.rows(statement);
+        both = this.batched.rows(`${query.name} page+total`, statement, query.orderBy);
         return num((await both)[0]?.[TOTAL]);
       },
     );

@@ -15,6 +15,7 @@ import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
 import { BACKUP_TOTALS } from './backupTotals.js';
 import { CompiledStatements, mark } from './compiledStatements.js';
 import { BACKUP_SUMMARY_JSON } from './backupJson.js';
+import { BatchedStatements } from './batchedStatements.js';
 import { PagedQueries, type SortColumn } from './PagedQueries.js';
 import { jsonDialect, rowJson, type JsonDialect } from './rowJson.js';
 import type { PageRequest, TargetFilter } from './types.js';
@@ -188,6 +189,8 @@ export class QueryStore {
   private readonly pages: PagedQueries;
   private readonly statuses: TtlCache<TargetStatus>;
   private readonly statements: CompiledStatements;
+  /** Status statements of concurrent misses, run together. */
+  private readonly batched: BatchedStatements;
   /** Lists read as JSON made by the database, where it can (rowJson.ts). */
   private readonly json: JsonDialect | undefined;
 
@@ -198,6 +201,7 @@ export class QueryStore {
     this.pages = new PagedQueries(knex, cache);
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
     this.statements = new CompiledStatements(knex);
+    this.batched = new BatchedStatements(knex);
     this.json = jsonDialect(knex);
   }
 
@@ -286,13 +290,16 @@ export class QueryStore {
     };
   }
 
-  /** Count, sizes and newest backup of a target, and its newest failed backup (audit log). */
+  /**
+   * Count, sizes and newest backup of a target, and its newest failed backup (audit log). The
+   * statements of the targets missed at the same time are run as one (BatchedStatements).
+   */
   targetStatus(target: BackupTarget): Promise<TargetStatus> {
     return this.statuses.get(`${target.namespace}\u0000${target.cluster ?? ''}`, async () => {
       const statement = this.statements.statement('status', mark(target), (t) =>
         this.buildTargetStatusQuery(t),
       );
-      return toTargetStatus((await this.statements.rows(statement))[0]);
+      return toTargetStatus((await this.batched.rows('status', statement))[0]);
     });
   }
 

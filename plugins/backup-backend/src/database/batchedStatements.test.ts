@@ -1,0 +1,132 @@
+/**
+ * Entity statuses, and backup list pages with their totals, missed at the same time are read in
+ * one SQL statement (a union of their statements), each the same as when read alone (a page's
+ * rows in its order); targets with and without a cluster, with and without backups or failures,
+ * may share a batch.
+ */
+import type { BackupSortField, BackupTarget } from '@kubectl-backup/plugin-backup-common';
+import { describe, expect, it } from 'vitest';
+import { testDatabases } from '../test-support/databases.js';
+import { IngestStore } from './IngestStore.js';
+import { applyDatabaseMigrations } from './migrate.js';
+import { QueryStore } from './QueryStore.js';
+
+const databases = testDatabases();
+
+describe.each(databases.eachSupportedId())('batched status statements (%s)', (databaseId) => {
+  it('reads the statuses of concurrent misses in one statement, each as read alone', async () => {
+    const knex = await databases.init(databaseId);
+    await applyDatabaseMigrations(knex);
+    const store = new IngestStore(knex);
+    for (let i = 0; i < 6; i++) {
+      await store.addBackup({
+        repository: i % 2 ? 'main' : 'other',
+        snapshot: String(i).repeat(64),
+        name: `b-${i}`,
+        namespace: i < 4 ? 'shop' : 'cart',
+        cluster: i === 5 ? 'dev' : 'prod',
+        time: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
+        actor: 'alice',
+        resources: 1,
+        volumes: 0,
+        volumeBytes: 0,
+        sizeTotal: 100 * (i + 1),
+        sizeAdded: 10,
+        storedAdded: 5 + i,
+        warnings: 0,
+        tags: [],
+        kinds: [],
+        volumeList: [],
+        images: [],
+        warningList: [],
+      });
+    }
+    await knex('audit_events').insert({
+      repository: 'main',
+      seq: 1,
+      time: '2026-11-02T00:00:00.000Z',
+      actor: 'bob',
+      action: 'backup.create',
+      target: 'x',
+      outcome: 'failure',
+      namespace: 'cart',
+      cluster: 'prod',
+      host: 'h',
+      details: '{"error":"forbidden"}',
+    });
+    const targets: BackupTarget[] = [
+      { namespace: 'shop', cluster: 'prod' },
+      { namespace: 'cart' },
+      { namespace: 'cart', cluster: 'prod' },
+      { namespace: 'none', cluster: 'prod' },
+    ];
+    const alone = [];
+    for (const t of targets) alone.push(await new QueryStore(knex).targetStatus(t));
+    expect(alone.map((s) => s.count)).toEqual([4, 2, 1, 0]);
+    expect(alone[2]!.lastFailure?.message).toBe('forbidden');
+
+    let statements = 0;
+    knex.on('query', () => statements++);
+    const together = await Promise.all(targets.map((t) => new QueryStore(knex).targetStatus(t)));
+    expect(statements).toBe(targets.length);
+    const queries = new QueryStore(knex);
+    statements = 0;
+    expect(await Promise.all(targets.map((t) => queries.targetStatus(t)))).toEqual(alone);
+    expect(statements).toBe(1);
+    expect(together).toEqual(alone);
+  });
+
+  it('reads the pages and totals of concurrent misses in one statement, each in its order', async () => {
+    const knex = await databases.init(databaseId);
+    await applyDatabaseMigrations(knex);
+    const store = new IngestStore(knex);
+    for (let i = 0; i < 30; i++) {
+      await store.addBackup({
+        repository: 'main',
+        snapshot: i.toString(16).padStart(64, '0'),
+        name: `${'abc'[(i * 7) % 3]}-${(i * 7) % 30}`,
+        namespace: ['shop', 'cart', 'mail'][i % 3]!,
+        cluster: 'prod',
+        time: new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 4) * 60_000).toISOString(),
+        durationMs: (i * 13) % 7,
+        actor: 'alice',
+        resources: 1,
+        volumes: 0,
+        volumeBytes: 0,
+        sizeTotal: (i * 11) % 5,
+        sizeAdded: 0,
+        storedAdded: 1,
+        warnings: 0,
+        tags: [],
+        kinds: [],
+        volumeList: [],
+        images: [],
+        warningList: [],
+      });
+    }
+    const filters = [
+      { targets: [{ namespace: 'shop', cluster: 'prod' }] },
+      { targets: [{ namespace: 'cart' }] },
+      { targets: [{ namespace: 'none' }] },
+      { targets: [{ namespace: 'mail' }, { namespace: 'shop' }] },
+    ];
+    let statements = 0;
+    knex.on('query', () => statements++);
+    for (const sort of ['time', 'name', 'size', 'duration'] as BackupSortField[]) {
+      for (const order of ['asc', 'desc'] as const) {
+        const page = { offset: 2, limit: 6 };
+        const alone = [];
+        for (const f of filters)
+          alone.push(await new QueryStore(knex).listBackups(f, sort, order, page));
+        expect(alone.map((p) => p.total)).toEqual([10, 10, 0, 20]);
+        statements = 0;
+        const queries = new QueryStore(knex);
+        const together = await Promise.all(
+          filters.map((f) => queries.listBackups(f, sort, order, page)),
+        );
+        expect(statements).toBe(1);
+        expect(together).toEqual(alone);
+      }
+    }
+  });
+});
