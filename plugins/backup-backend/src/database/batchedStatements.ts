@@ -12,8 +12,13 @@ import type { Knex } from 'knex';
 
 type Row = Record<string, unknown>;
 
-/** Statements run together at most (bounded by SQLite's limit of bound values too). */
-const MAX_BATCH = 50;
+/**
+ * Statements run together at most. PostgreSQL plans a union longer than its parts (50 statuses:
+ * 18 ms of planning, 30 ms in all), and every request of a batch waits for all of it: 8 keeps
+ * most of the saving (a status 0.6 ms instead of 1.7 ms of the database's and node's time when
+ * run one after another) with batches of a few ms.
+ */
+const MAX_BATCH = 8;
 
 const INDEX = 'batch_index';
 
