@@ -7,39 +7,28 @@
 import type { BackupSortField, BackupTarget } from '@kubectl-backup/plugin-backup-common';
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../test-support/databases.js';
-import { IngestStore } from './IngestStore.js';
-import { applyDatabaseMigrations } from './migrate.js';
+import { backupRecord, migrated } from '../test-support/backupRecords.js';
 import { QueryStore } from './QueryStore.js';
 
 const databases = testDatabases();
 
 describe.each(databases.eachSupportedId())('batched status statements (%s)', (databaseId) => {
   it('reads the statuses of concurrent misses in one statement, each as read alone', async () => {
-    const knex = await databases.init(databaseId);
-    await applyDatabaseMigrations(knex);
-    const store = new IngestStore(knex);
+    const { knex, store } = await migrated(databases, databaseId);
     for (let i = 0; i < 6; i++) {
-      await store.addBackup({
-        repository: i % 2 ? 'main' : 'other',
-        snapshot: String(i).repeat(64),
-        name: `b-${i}`,
-        namespace: i < 4 ? 'shop' : 'cart',
-        cluster: i === 5 ? 'dev' : 'prod',
-        time: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
-        actor: 'alice',
-        resources: 1,
-        volumes: 0,
-        volumeBytes: 0,
-        sizeTotal: 100 * (i + 1),
-        sizeAdded: 10,
-        storedAdded: 5 + i,
-        warnings: 0,
-        tags: [],
-        kinds: [],
-        volumeList: [],
-        images: [],
-        warningList: [],
-      });
+      await store.addBackup(
+        backupRecord({
+          repository: i % 2 ? 'main' : 'other',
+          snapshot: String(i).repeat(64),
+          name: `b-${i}`,
+          namespace: i < 4 ? 'shop' : 'cart',
+          cluster: i === 5 ? 'dev' : 'prod',
+          time: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
+          sizeTotal: 100 * (i + 1),
+          sizeAdded: 10,
+          storedAdded: 5 + i,
+        }),
+      );
     }
     await knex('audit_events').insert({
       repository: 'main',
@@ -77,32 +66,18 @@ describe.each(databases.eachSupportedId())('batched status statements (%s)', (da
   });
 
   it('reads the pages and totals of concurrent misses in one statement, each in its order', async () => {
-    const knex = await databases.init(databaseId);
-    await applyDatabaseMigrations(knex);
-    const store = new IngestStore(knex);
+    const { knex, store } = await migrated(databases, databaseId);
     for (let i = 0; i < 30; i++) {
-      await store.addBackup({
-        repository: 'main',
-        snapshot: i.toString(16).padStart(64, '0'),
-        name: `${'abc'[(i * 7) % 3]}-${(i * 7) % 30}`,
-        namespace: ['shop', 'cart', 'mail'][i % 3]!,
-        cluster: 'prod',
-        time: new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 4) * 60_000).toISOString(),
-        durationMs: (i * 13) % 7,
-        actor: 'alice',
-        resources: 1,
-        volumes: 0,
-        volumeBytes: 0,
-        sizeTotal: (i * 11) % 5,
-        sizeAdded: 0,
-        storedAdded: 1,
-        warnings: 0,
-        tags: [],
-        kinds: [],
-        volumeList: [],
-        images: [],
-        warningList: [],
-      });
+      await store.addBackup(
+        backupRecord({
+          snapshot: i.toString(16).padStart(64, '0'),
+          name: `${'abc'[(i * 7) % 3]}-${(i * 7) % 30}`,
+          namespace: ['shop', 'cart', 'mail'][i % 3]!,
+          time: new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 4) * 60_000).toISOString(),
+          durationMs: (i * 13) % 7,
+          sizeTotal: (i * 11) % 5,
+        }),
+      );
     }
     const filters = [
       { targets: [{ namespace: 'shop', cluster: 'prod' }] },

@@ -7,8 +7,7 @@ import type { BackupDetails, BackupSummary } from '@kubectl-backup/plugin-backup
 import { describe, expect, it } from 'vitest';
 import { jsonText } from '../sendJson.js';
 import { testDatabases } from '../test-support/databases.js';
-import { IngestStore } from './IngestStore.js';
-import { applyDatabaseMigrations } from './migrate.js';
+import { backupRecord, migrated } from '../test-support/backupRecords.js';
 import { QueryStore } from './QueryStore.js';
 
 const databases = testDatabases();
@@ -22,37 +21,30 @@ function summaryOf(d: BackupDetails): BackupSummary {
 
 describe.each(databases.eachSupportedId())('backup list pages as JSON (%s)', (databaseId) => {
   it('gives the summaries the rows map to, from one JSON text per row', async () => {
-    const knex = await databases.init(databaseId);
-    await applyDatabaseMigrations(knex);
-    const store = new IngestStore(knex);
+    const { knex, store } = await migrated(databases, databaseId);
     for (let i = 0; i < 4; i++) {
-      await store.addBackup({
-        repository: 'main',
-        snapshot: String(i).repeat(64),
-        name: `b-${i}`,
-        namespace: 'shop',
-        cluster: 'prod',
-        time: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
-        durationMs: i === 1 ? undefined : 1_000 * i,
-        actor: i === 2 ? 'système "quoted" \\ ✓' : 'alice',
-        resources: 40 + i,
-        volumes: i,
-        volumeBytes: 2 ** 40 + i,
-        sizeTotal: 5_000_000_123 * (i + 1),
-        sizeAdded: 0,
-        storedAdded: 17,
-        warnings: i,
-        tags: i === 3 ? [] : ['schedule=nightly', `t"${i}`],
-        verification:
-          i % 2
-            ? { result: 'passed', time: '2026-11-02T00:00:00.000Z', record: `v-${i}` }
-            : undefined,
-        error: i === 2 ? 'manifest unreadable:\n"bad"' : undefined,
-        kinds: [],
-        volumeList: [],
-        images: [],
-        warningList: [],
-      });
+      await store.addBackup(
+        backupRecord({
+          snapshot: String(i).repeat(64),
+          name: `b-${i}`,
+          namespace: 'shop',
+          time: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
+          durationMs: i === 1 ? undefined : 1_000 * i,
+          actor: i === 2 ? 'système "quoted" \\ ✓' : 'alice',
+          resources: 40 + i,
+          volumes: i,
+          volumeBytes: 2 ** 40 + i,
+          sizeTotal: 5_000_000_123 * (i + 1),
+          storedAdded: 17,
+          warnings: i,
+          tags: i === 3 ? [] : ['schedule=nightly', `t"${i}`],
+          verification:
+            i % 2
+              ? { result: 'passed', time: '2026-11-02T00:00:00.000Z', record: `v-${i}` }
+              : undefined,
+          error: i === 2 ? 'manifest unreadable:\n"bad"' : undefined,
+        }),
+      );
     }
     const sql: string[] = [];
     knex.on('query', (q: { sql: string }) => sql.push(q.sql));
