@@ -7,41 +7,26 @@ import type { BackupSortField } from '@kubectl-backup/plugin-backup-common';
 import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../test-support/databases.js';
-import { IngestStore } from './IngestStore.js';
-import { applyDatabaseMigrations } from './migrate.js';
+import { backupRecord, migrated } from '../test-support/backupRecords.js';
 import { QueryStore } from './QueryStore.js';
 
 const databases = testDatabases();
 
 describe.each(databases.eachSupportedId())('backup list pages (%s)', (databaseId) => {
   async function seeded(): Promise<Knex> {
-    const knex = await databases.init(databaseId);
-    await applyDatabaseMigrations(knex);
-    const store = new IngestStore(knex);
+    const { knex, store } = await migrated(databases, databaseId);
     for (let i = 0; i < 30; i++) {
-      await store.addBackup({
-        repository: 'main',
-        snapshot: i.toString(16).padStart(64, '0'),
-        name: `b-${(i * 7) % 30}`,
-        namespace: i % 3 ? 'shop' : 'other',
-        cluster: 'prod',
-        // Pairs of backups at the same time: the snapshot breaks the tie.
-        time: new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 2) * 60_000).toISOString(),
-        durationMs: (i * 13) % 7,
-        actor: 'alice',
-        resources: 1,
-        volumes: 0,
-        volumeBytes: 0,
-        sizeTotal: (i * 11) % 5,
-        sizeAdded: 0,
-        storedAdded: 1,
-        warnings: 0,
-        tags: [],
-        kinds: [],
-        volumeList: [],
-        images: [],
-        warningList: [],
-      });
+      await store.addBackup(
+        backupRecord({
+          snapshot: i.toString(16).padStart(64, '0'),
+          name: `b-${(i * 7) % 30}`,
+          namespace: i % 3 ? 'shop' : 'other',
+          // Pairs of backups at the same time: the snapshot breaks the tie.
+          time: new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 2) * 60_000).toISOString(),
+          durationMs: (i * 13) % 7,
+          sizeTotal: (i * 11) % 5,
+        }),
+      );
     }
     return knex;
   }
