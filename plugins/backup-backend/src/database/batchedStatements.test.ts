@@ -2,12 +2,14 @@
  * Entity statuses, and backup list pages with their totals, missed at the same time are read in
  * one SQL statement (a union of their statements), each the same as when read alone (a page's
  * rows in its order); targets with and without a cluster, with and without backups or failures,
- * may share a batch.
+ * may share a batch. A failing statement fails only its own caller, and a batch's bound
+ * parameters stay within a bound.
  */
 import type { BackupSortField, BackupTarget } from '@kubectl-backup/plugin-backup-common';
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../test-support/databases.js';
 import { backupRecord, migrated } from '../test-support/backupRecords.js';
+import { BatchedStatements } from './batchedStatements.js';
 import { QueryStore } from './QueryStore.js';
 
 const databases = testDatabases();
@@ -103,5 +105,41 @@ describe.each(databases.eachSupportedId())('batched status statements (%s)', (da
         expect(together).toEqual(alone);
       }
     }
+  });
+
+  it('rejects only the caller of a failing statement; the others get their rows', async () => {
+    const { knex } = await migrated(databases, databaseId);
+    const batched = new BatchedStatements(knex);
+    const value = (v: number) => ({ sql: 'select ? as v', bindings: [v] });
+    const failing = { sql: 'select v from no_such_table', bindings: [] };
+    let statements = 0;
+    knex.on('query', () => statements++);
+    const results = await Promise.allSettled([
+      batched.rows('values', value(1)),
+      batched.rows('values', failing),
+      batched.rows('values', value(2)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const rows = results.map((r) => (r.status === 'fulfilled' ? r.value : []));
+    expect(rows.map((r) => r.map((row) => Number(row.v)))).toEqual([[1], [], [2]]);
+    // The union, then each statement alone.
+    expect(statements).toBe(4);
+    // A batch of one that fails rejects its caller too.
+    await expect(batched.rows('values', failing)).rejects.toThrow();
+  });
+
+  it('closes a batch at 10,000 bound parameters: a statement with more is run alone', async () => {
+    const { knex } = await migrated(databases, databaseId);
+    const batched = new BatchedStatements(knex);
+    const ofBindings = (v: number, n: number) => ({
+      sql: `select ${v} as v where 1 in (${Array(n).fill('?').join(', ')})`,
+      bindings: Array<number>(n).fill(1),
+    });
+    const sizes = [3_000, 4_000, 4_000, 12_000, 1_000];
+    const bound: number[] = [];
+    knex.on('query', (q: { bindings?: unknown[] }) => bound.push(q.bindings?.length ?? 0));
+    const rows = await Promise.all(sizes.map((n, i) => batched.rows('big', ofBindings(i, n))));
+    expect(rows.map((r) => r.map((row) => Number(row.v)))).toEqual([[0], [1], [2], [3], [4]]);
+    expect(bound).toEqual([7_000, 4_000, 12_000, 1_000]);
   });
 });

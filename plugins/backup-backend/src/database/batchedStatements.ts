@@ -6,9 +6,10 @@
  * shape. A union keeps no order: statements whose rows are ordered give their order by columns
  * of their rows (`orderBy`), and the union is sorted by statement and then by those columns.
  */
+import type { Knex } from 'knex';
+import { settle, TurnBatches, type Waiter } from '../services/Batching/turnBatches.js';
 import type { Statement } from './compiledStatements.js';
 import { rawRows } from './values.js';
-import type { Knex } from 'knex';
 
 type Row = Record<string, unknown>;
 
@@ -20,6 +21,13 @@ type Row = Record<string, unknown>;
  */
 const MAX_BATCH = 8;
 
+/**
+ * Bound parameters of a batch at most (summed over its statements), well below the databases'
+ * limits (SQLite's 32,766, PostgreSQL's 65,535): a statement with as many is run alone.
+ */
+const MAX_BINDINGS = 10_000;
+
+/** The column of a row's statement in a batch (left in the rows given, which callers ignore). */
 const INDEX = 'batch_index';
 
 export interface RowOrder {
@@ -28,39 +36,35 @@ export interface RowOrder {
 }
 
 interface Pending {
+  name: string;
   statement: Statement;
-  resolve: (rows: Row[]) => void;
-  reject: (err: unknown) => void;
+  orderBy: RowOrder[];
 }
 
 export class BatchedStatements {
-  private readonly open = new Map<string, Pending[]>();
+  private readonly batches: TurnBatches<Pending, Row[]>;
   private readonly orders = new Map<string, string>();
 
-  constructor(private readonly knex: Knex) {}
+  constructor(private readonly knex: Knex) {
+    this.batches = new TurnBatches({
+      run: (batch) => this.run(batch),
+      maxItems: MAX_BATCH,
+      weight: (p) => p.statement.bindings.length,
+      maxWeight: MAX_BINDINGS,
+    });
+  }
 
   /**
    * The rows of `statement`, run with the other statements of `name` (which have the same
-   * columns and `orderBy`) started in this turn.
+   * columns and `orderBy`) started in this turn. Rows read in a batch have a `batch_index` column
+   * beside the statement's.
    */
   rows(name: string, statement: Statement, orderBy: RowOrder[] = []): Promise<Row[]> {
-    let batch = this.open.get(name);
-    if (!batch) {
-      const created: Pending[] = [];
-      this.open.set(name, created);
-      setImmediate(() => {
-        if (this.open.get(name) === created) this.open.delete(name);
-        void this.run(created, this.orderOf(name, orderBy));
-      });
-      batch = created;
-    }
-    const b = batch;
-    if (b.length + 1 >= MAX_BATCH) this.open.delete(name);
-    return new Promise((resolve, reject) => b.push({ statement, resolve, reject }));
+    return this.batches.add(name, { name, statement, orderBy });
   }
 
   /** `order by` of a batch's union: the statement, then `orderBy` (made once per name). */
-  private orderOf(name: string, orderBy: RowOrder[]): string {
+  private orderOf({ name, orderBy }: Pending): string {
     let sql = this.orders.get(name);
     if (sql === undefined) {
       sql = this.knex
@@ -74,27 +78,33 @@ export class BatchedStatements {
     return sql;
   }
 
-  private async run(batch: Pending[], order: string): Promise<void> {
+  private alone({ statement }: Pending): Promise<Row[]> {
+    return rawRows<Row>(this.knex, statement.sql, statement.bindings);
+  }
+
+  /**
+   * A batch of one alone, else the union of its statements. When the union fails, each statement
+   * is run alone: its caller gets its own rows or error, whatever another statement did.
+   */
+  private async run(batch: ReadonlyArray<Waiter<Pending, Row[]>>): Promise<void> {
+    if (batch.length === 1) return settle(batch[0]!, this.alone(batch[0]!.item));
+    let rows: Row[];
     try {
-      if (batch.length === 1) {
-        const [only] = batch as [Pending];
-        only.resolve(await rawRows<Row>(this.knex, only.statement.sql, only.statement.bindings));
-        return;
-      }
       const union = batch
-        .map((p, i) => `select ${i} as ${INDEX}, b${i}.* from (${p.statement.sql}) b${i}`)
+        .map((w, i) => `select ${i} as ${INDEX}, b${i}.* from (${w.item.statement.sql}) b${i}`)
         .join(' union all ');
-      const sql = `select * from (${union}) u${order}`;
-      const rows = await rawRows<Row>(
+      const sql = `select * from (${union}) u${this.orderOf(batch[0]!.item)}`;
+      rows = await rawRows<Row>(
         this.knex,
         sql,
-        batch.flatMap((p) => p.statement.bindings),
+        batch.flatMap((w) => w.item.statement.bindings),
       );
-      const perStatement = batch.map((): Row[] => []);
-      for (const { [INDEX]: index, ...row } of rows) perStatement[Number(index)]!.push(row);
-      batch.forEach((p, i) => p.resolve(perStatement[i]!));
-    } catch (err) {
-      batch.forEach((p) => p.reject(err));
+    } catch {
+      await Promise.all(batch.map((w) => settle(w, this.alone(w.item))));
+      return;
     }
+    const perStatement = batch.map((): Row[] => []);
+    for (const row of rows) perStatement[Number(row[INDEX])]!.push(row);
+    batch.forEach((w, i) => w.resolve(perStatement[i]!));
   }
 }

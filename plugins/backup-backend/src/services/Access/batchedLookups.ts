@@ -7,17 +7,16 @@
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
-import { principalKey } from './principalKey.js';
+import { TurnBatches } from '../Batching/turnBatches.js';
 
 export type EntityLookups = Pick<CatalogService, 'getEntityByRef' | 'getEntitiesByRefs'>;
 
 /** Refs asked for in one call at most. */
 const MAX_BATCH = 100;
 
-interface Batch {
+interface Lookup {
+  ref: string;
   credentials: BackstageCredentials;
-  refs: string[];
-  waiting: Array<{ resolve: (e: Entity | undefined) => void; reject: (err: unknown) => void }>;
 }
 
 /** The ref in the catalog's form, or undefined when it is not a complete entity ref. */
@@ -30,44 +29,30 @@ function normalized(ref: string): string | undefined {
 }
 
 export function batchedLookups(catalog: EntityLookups): {
-  lookup(ref: string, credentials: BackstageCredentials): Promise<Entity | undefined>;
+  /** The entity of `ref`, asked with `credentials`, whose principal's key is `principal`. */
+  lookup(
+    ref: string,
+    credentials: BackstageCredentials,
+    principal: string,
+  ): Promise<Entity | undefined>;
 } {
-  const open = new Map<string, Batch>();
-
-  async function run(batch: Batch): Promise<void> {
-    try {
+  // A batch is asked with the credentials of its first lookup: all of it has the same principal.
+  const batches = new TurnBatches<Lookup, Entity | undefined>({
+    maxItems: MAX_BATCH,
+    async run(batch) {
       const { items } = await catalog.getEntitiesByRefs(
-        { entityRefs: batch.refs },
-        { credentials: batch.credentials },
+        { entityRefs: batch.map((w) => w.item.ref) },
+        { credentials: batch[0]!.item.credentials },
       );
-      batch.waiting.forEach((w, i) => w.resolve(items[i] ?? undefined));
-    } catch (err) {
-      batch.waiting.forEach((w) => w.reject(err));
-    }
-  }
-
+      batch.forEach((w, i) => w.resolve(items[i] ?? undefined));
+    },
+  });
   return {
-    lookup(ref, credentials) {
+    lookup(ref, credentials, principal) {
       const entityRef = normalized(ref);
       // Not a full ref: the catalog's own answer (an error) for this lookup alone.
       if (entityRef === undefined) return catalog.getEntityByRef(ref, { credentials });
-      const principal = principalKey(credentials);
-      let batch = open.get(principal);
-      if (!batch) {
-        const created: Batch = { credentials, refs: [], waiting: [] };
-        open.set(principal, created);
-        setImmediate(() => {
-          if (open.get(principal) === created) open.delete(principal);
-          void run(created);
-        });
-        batch = created;
-      }
-      const b = batch;
-      if (b.refs.length + 1 >= MAX_BATCH) open.delete(principal);
-      return new Promise((resolve, reject) => {
-        b.refs.push(entityRef);
-        b.waiting.push({ resolve, reject });
-      });
+      return batches.add(principal, { ref: entityRef, credentials });
     },
   };
 }

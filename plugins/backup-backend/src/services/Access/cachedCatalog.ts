@@ -35,9 +35,10 @@ export function cachedCatalog(catalog: AccessCatalog, options: CacheOptions): Ac
     getEntitiesByRefs: (request, o) => catalog.getEntitiesByRefs(request, o),
     getEntityByRef(entityRef, o) {
       const ref = typeof entityRef === 'string' ? entityRef : stringifyEntityRef(entityRef);
+      const principal = principalKey(o.credentials);
       return entities.get(
-        () => `${principalKey(o.credentials)}\u0000${ref}`,
-        () => lookups.lookup(ref, o.credentials),
+        () => `${principal}\u0000${ref}`,
+        () => lookups.lookup(ref, o.credentials, principal),
       );
     },
     getEntities(request, o) {
