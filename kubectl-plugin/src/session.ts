@@ -88,7 +88,7 @@ export class Session {
       try {
         return await fn(repo);
       } finally {
-        await repo.spareThreads.close();
+        await repo.close();
       }
     });
   }

@@ -7,8 +7,13 @@
 // peak RSS. The initial backup (into fresh repositories) and the restore run `--repeat` times
 // (default 3), ours and restic's in turn, and the run with the median time counts: on a shared
 // machine one run can be off by half. Nothing is deleted before the end, so the work dir needs
-// about (4 × repeat + 1) × the data set size of free space. Our steps run in child processes (run-step.mjs) on the built engine (dist/). The last
-// line of output is one JSON object with the figures.
+// about (4 × repeat + 1) × the data set size of free space. Our steps run in child processes
+// (run-step.mjs) on the built engine (dist/). The last line of output is one JSON object with the
+// figures.
+// The file system's recent past counts: on ext4 without a journal (this project's development VM)
+// every file created within minutes of deleting many others (e.g. a previous run's clean-up) is
+// searched past the freed inodes one by one, which slows both tools' restores by a varying
+// amount. Run it a few minutes after such deletions, or give `--dir` on a freshly made file system.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, rm, rmdir } from 'node:fs/promises';

@@ -119,11 +119,11 @@ export class Repository implements RepoContext {
     if (!(await storage.exists('config'))) throw new NoRepositoryError(storage.location);
     const spares = new SpareThreads();
     const { prestartWorkers } = options;
-    if (prestartWorkers) spares.start(prestartWorkers === true ? defaultWorkers() : prestartWorkers);
-    // The index files are read while scrypt checks the password.
-    const indexFiles = options.skipIndex ? undefined : fetchIndexFiles(storage);
-    indexFiles?.catch(() => undefined);
     try {
+      if (prestartWorkers) spares.start(prestartWorkers === true ? defaultWorkers() : prestartWorkers);
+      // The index files are read while scrypt checks the password.
+      const indexFiles = options.skipIndex ? undefined : fetchIndexFiles(storage);
+      indexFiles?.catch(() => undefined);
       const { master, keyId } = await unlockMaster(storage, password);
       const keys = deriveKeys(master);
       const ctx = { storage, keys, codec: createZstdCodec() };

@@ -86,7 +86,7 @@ export async function restoreDirectory(
   const files: FileTarget[] = [];
   const dirs: Array<{ path: string; node: TreeNode }> = [];
 
-  // Workers start while the trees are read; a directory's subtrees are read ahead (a few at once).
+  // Workers start while the trees are read; a directory's subtrees are read before it is walked.
   const pool = new RestorePool(repo, options.maxOpenFiles ?? 128, options.workers);
   const loadTree = treeReader(repo);
   const walk = async (pending: Promise<Tree>, rel: string): Promise<void> => {
@@ -178,10 +178,12 @@ async function writeFiles(
   const left = spanCount.slice();
   await mapLimit(spans, options.concurrency ?? Math.max(2, pool.size * 2), async (span, k) => {
     if (options.signal?.aborted) throw new EngineError('ECANCELED', 'restore canceled');
-    // The files of the spans a little ahead are created while this one is restored.
+    // The files of the spans a little ahead are created while this one is restored; this span's
+    // own are queued first (files of one directory are created in turn).
+    const mine = created.ensure(span.files);
     const ahead = spans[k + CREATE_AHEAD];
     if (ahead) created.ensure(ahead.files).catch(() => {});
-    await created.ensure(span.files);
+    await mine;
     const { files: spanFiles, ...job } = span;
     const key = packKey(span.packId);
     if (local) job.pack = local(key);

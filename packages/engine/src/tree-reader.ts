@@ -5,11 +5,11 @@
  * back to `Repository.loadTree`, which reports why. Other storages are read asynchronously, a few
  * trees at once.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { packKey } from './pack.js';
 import type { Repository } from './repository.js';
 import type { Tree } from './types.js';
 import { Semaphore } from './util/concurrency.js';
+import { readRangeInto } from './util/read-range.js';
 
 export function treeReader(repo: Repository, parallel = 16): (id: string) => Promise<Tree> {
   const local = repo.storage.localPath?.bind(repo.storage);
@@ -31,23 +31,10 @@ export function treeReader(repo: Repository, parallel = 16): (id: string) => Pro
 
 /** `length` bytes at `offset` of a file, or undefined if they cannot all be read. */
 function readRangeSync(path: string, offset: number, length: number): Buffer | undefined {
-  let fd: number;
+  const buf = Buffer.allocUnsafe(length);
   try {
-    fd = openSync(path, 'r');
+    return readRangeInto(path, offset, length, buf) === length ? buf : undefined;
   } catch {
     return undefined;
-  }
-  try {
-    const buf = Buffer.allocUnsafe(length);
-    for (let done = 0; done < length;) {
-      const n = readSync(fd, buf, done, length - done, offset + done);
-      if (n === 0) return undefined;
-      done += n;
-    }
-    return buf;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }

@@ -7,21 +7,14 @@
  * compressed ones decompressed next to each other into one buffer. Nothing is written before the
  * blob it comes from has been authenticated and its id recomputed.
  */
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  futimesSync,
-  openSync,
-  readSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, constants, fchmodSync, futimesSync, openSync, writevSync } from 'node:fs';
 import zstd from 'zstd-napi/binding.js';
 import { CODEC_RAW, CODEC_ZSTD } from '../compression.js';
 import { contentId, open } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
 import { gcNudger } from './gc-nudge.js';
 import type { RestoreFile, SpanRequest } from './protocol.js';
+import { readRangeInto } from '../util/read-range.js';
 
 const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
 /** A run of adjacent blobs is written once it holds this many bytes. */
@@ -42,7 +35,7 @@ export class SpanWriter {
   private readonly fds = new Map<number, number>();
   private spanBuf = Buffer.alloc(0);
   /** Decompressed blobs of the run, one after another. */
-  private unpacked = Buffer.allocUnsafeSlow(RUN_BYTES * 2);
+  private unpacked = Buffer.allocUnsafeSlow(RUN_BYTES);
   private unpackedLength = 0;
   /** The run: plaintexts adjacent in one file, written with one call. */
   private run: Buffer[] = [];
@@ -111,25 +104,13 @@ export class SpanWriter {
 
   private readSpan(req: SpanRequest): Buffer {
     if (this.spanBuf.length < req.length) this.spanBuf = Buffer.allocUnsafeSlow(req.length);
-    let fd: number;
+    let n: number;
     try {
-      fd = openSync(req.pack!, 'r');
+      n = readRangeInto(req.pack!, req.offset, req.length, this.spanBuf);
     } catch (err) {
       throw ioError(err, `cannot read pack ${req.packId}`);
     }
-    try {
-      let done = 0;
-      while (done < req.length) {
-        const n = readSync(fd, this.spanBuf, done, req.length - done, req.offset + done);
-        if (n === 0) throw new IntegrityError(`pack ${req.packId}: shorter than its index says`);
-        done += n;
-      }
-    } catch (err) {
-      if (err instanceof IntegrityError) throw err;
-      throw ioError(err, `cannot read pack ${req.packId}`);
-    } finally {
-      closeSync(fd);
-    }
+    if (n < req.length) throw new IntegrityError(`pack ${req.packId}: shorter than its index says`);
     return this.spanBuf.subarray(0, req.length);
   }
 
@@ -163,12 +144,12 @@ export class SpanWriter {
   }
 
   /**
-   * Room for `length` decompressed bytes after the run's others. A full buffer is replaced, not
-   * grown: the run still refers to the old one until it is written.
+   * Room for `length` decompressed bytes after the run's others. A run is written before it
+   * passes RUN_BYTES, so the buffer grows only for a blob larger than that, when the run is empty.
    */
   private unpackTarget(length: number): Buffer {
     if (this.unpacked.length < this.unpackedLength + length) {
-      this.unpacked = Buffer.allocUnsafeSlow(Math.max(length, RUN_BYTES * 2));
+      this.unpacked = Buffer.allocUnsafeSlow(Math.max(length, RUN_BYTES));
       this.unpackedLength = 0;
     }
     const at = this.unpackedLength;

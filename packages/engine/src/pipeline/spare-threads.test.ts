@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { backup } from '../backup.js';
 import { WrongPasswordError } from '../errors.js';
 import { Repository } from '../repository.js';
@@ -10,6 +12,19 @@ import { initTestRepo, randomBytesSeeded, tempDirs } from '../testing/repo-fixtu
 import { threadEndpoint, workerScript } from './endpoints.js';
 import { workerInit, type FromWorker } from './protocol.js';
 import { SpareThreads } from './spare-threads.js';
+
+// Every worker thread this file starts, to see that each one ends.
+const threads = vi.hoisted((): Worker[] => []);
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>();
+  class RecordedWorker extends real.Worker {
+    constructor(...args: ConstructorParameters<typeof real.Worker>) {
+      super(...args);
+      threads.push(this);
+    }
+  }
+  return { ...real, Worker: RecordedWorker };
+});
 
 const dirs = tempDirs();
 afterEach(async () => {
@@ -44,15 +59,21 @@ describe('worker threads started while the password is checked', () => {
 
   it('are ended by close when no backup took them, and by a failed open', async () => {
     const { storage } = await repoWithData();
-    const close = vi.spyOn(SpareThreads.prototype, 'close');
+    threads.length = 0;
+    const exited = () =>
+      Promise.all(threads.map((w) => (w.threadId === -1 ? undefined : once(w, 'exit'))));
+
     await expect(Repository.open(storage, 'wrong', { prestartWorkers: 2 })).rejects.toThrow(
       WrongPasswordError,
     );
-    expect(close).toHaveBeenCalledTimes(1);
-    const repo = await Repository.open(storage, 'pw', { prestartWorkers: true });
-    expect(repo.spareThreads.size).toBeGreaterThan(0);
+    expect(threads).toHaveLength(2);
+    await exited();
+    const repo = await Repository.open(storage, 'pw', { prestartWorkers: 2 });
+    expect(repo.spareThreads.size).toBe(2);
     await repo.close();
-    expect(repo.spareThreads.size).toBe(0);
+    expect(threads).toHaveLength(4);
+    await exited();
+    expect(threads.every((w) => w.threadId === -1)).toBe(true);
   });
 
   it('report a thread that stops under them as an error instead of waiting forever', async () => {
