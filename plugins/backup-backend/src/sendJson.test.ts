@@ -6,7 +6,7 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { jsonText, sendJson, withJsonText } from './sendJson.js';
+import { sendJson, withJsonText } from './sendJson.js';
 
 function app(etag: boolean) {
   const page = { items: [{ name: 'b-1', size: 3 }], total: 1 };
@@ -42,7 +42,6 @@ describe('sendJson', () => {
     await request(a).get('/page').set('If-None-Match', plain.headers.etag!).expect(304);
     const text = await request(a).get('/text').expect(200);
     expect(text.text).toBe('{"items":[],"total":0}');
-    expect(jsonText({ a: 1 })).toBe('{"a":1}');
   });
 
   it('sends no ETag when the app makes none', async () => {

@@ -14,10 +14,10 @@ import type {
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
 import { BACKUP_TOTALS } from './backupTotals.js';
 import { CompiledStatements, mark } from './compiledStatements.js';
-import { BACKUP_SUMMARY_JSON } from './backupJson.js';
+import { BACKUP_SUMMARY_JSON, SUMMARY_COLUMNS } from './backupJson.js';
 import { BatchedStatements } from './batchedStatements.js';
 import { PagedQueries, type SortColumn } from './PagedQueries.js';
-import { jsonDialect, rowJson, type JsonDialect } from './rowJson.js';
+import { jsonDialect, rowJson } from './rowJson.js';
 import type { PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
 import { whereTargets } from './whereTargets.js';
@@ -44,35 +44,15 @@ function whereCommon(
   whereTargets(q, f.targets, nsColumn, clusterColumn);
 }
 
-/** The columns `toBackup` reads (a backup's row but its `warning_list`). */
-const SUMMARY_COLUMNS = [
-  'repository',
-  'snapshot',
-  'name',
-  'namespace',
-  'cluster',
-  'time',
-  'duration_ms',
-  'actor',
-  'resources',
-  'volumes',
-  'volume_bytes',
-  'size_total',
-  'size_added',
-  'stored_added',
-  'warnings',
-  'tags',
-  'verification_result',
-  'verification_time',
-  'verification_record',
-  'error',
-];
-
 /** The fields of a TargetFilter (a list's filter has the page request and more beside them). */
 function pick(f: TargetFilter): TargetFilter {
   return { repository: f.repository, since: f.since, until: f.until, targets: f.targets };
 }
 
+/**
+ * A backup's summary from its row: the same as its JSON (backupJson.ts), a verification only
+ * when its result, time and record all are (the API requires the three).
+ */
 function toBackup(r: Row): BackupSummary {
   return compact({
     repository: String(r.repository),
@@ -91,13 +71,14 @@ function toBackup(r: Row): BackupSummary {
     storedAdded: num(r.stored_added),
     warnings: num(r.warnings),
     tags: json<string[]>(r.tags, []),
-    verification: r.verification_result
-      ? {
-          result: String(r.verification_result),
-          time: String(r.verification_time),
-          record: String(r.verification_record),
-        }
-      : undefined,
+    verification:
+      r.verification_result != null && r.verification_time != null && r.verification_record != null
+        ? {
+            result: String(r.verification_result),
+            time: String(r.verification_time),
+            record: String(r.verification_record),
+          }
+        : undefined,
     error: optStr(r.error),
   });
 }
@@ -191,8 +172,8 @@ export class QueryStore {
   private readonly statements: CompiledStatements;
   /** Status statements of concurrent misses, run together. */
   private readonly batched: BatchedStatements;
-  /** Lists read as JSON made by the database, where it can (rowJson.ts). */
-  private readonly json: JsonDialect | undefined;
+  /** SQL of a backup's JSON made by the database, where it can (rowJson.ts). */
+  private readonly backupJson: string | undefined;
 
   constructor(
     private readonly knex: Knex,
@@ -202,7 +183,8 @@ export class QueryStore {
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
     this.statements = new CompiledStatements(knex);
     this.batched = new BatchedStatements(knex);
-    this.json = jsonDialect(knex);
+    const dialect = jsonDialect(knex);
+    this.backupJson = dialect && rowJson(dialect, BACKUP_SUMMARY_JSON);
   }
 
   /** Forgets cached pages, totals and statuses (after the ingest wrote). */
@@ -237,7 +219,7 @@ export class QueryStore {
           { column: 'snapshot', order },
         ],
         map: toBackup,
-        json: this.json && rowJson(this.json, BACKUP_SUMMARY_JSON),
+        json: this.backupJson,
         total: byTarget
           ? (v) => filtered(BACKUP_TOTALS, v).sum({ count: 'backup_count' })
           : undefined,

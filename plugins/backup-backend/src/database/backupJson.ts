@@ -1,5 +1,5 @@
 /** A backup's summary (`BackupSummary`, as `toBackup` maps it) as JSON fields of its row. */
-import type { JsonFields } from './rowJson.js';
+import { jsonColumns, type JsonFields } from './rowJson.js';
 
 const col = (column: string) => ({ column });
 
@@ -23,7 +23,6 @@ export const BACKUP_SUMMARY_JSON: JsonFields = [
   [
     'verification',
     {
-      when: 'verification_result',
       object: [
         ['result', col('verification_result')],
         ['time', col('verification_time')],
@@ -33,3 +32,6 @@ export const BACKUP_SUMMARY_JSON: JsonFields = [
   ],
   ['error', col('error')],
 ];
+
+/** The columns of a backup's summary (its row but its `warning_list`), which `toBackup` reads. */
+export const SUMMARY_COLUMNS = jsonColumns(BACKUP_SUMMARY_JSON);

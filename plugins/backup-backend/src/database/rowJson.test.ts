@@ -67,4 +67,42 @@ describe.each(databases.eachSupportedId())('backup list pages as JSON (%s)', (da
       JSON.stringify({ items: expected, total: 4, offset: 0, limit: 10 }),
     );
   });
+
+  it('gives a verification only when its result, time and record all are: the same from the list, the details and the status', async () => {
+    const { knex, store } = await migrated(databases, databaseId);
+    const verified = { result: 'passed', time: '2026-11-02T00:00:00.000Z', record: 'v-1' };
+    const missing = [undefined, 'verification_time', 'verification_record', 'verification_result'];
+    for (const [i, column] of missing.entries()) {
+      const name = `b-${i}`;
+      await store.addBackup(
+        backupRecord({
+          snapshot: String(i).repeat(64),
+          name,
+          namespace: name,
+          time: '2026-11-01T00:00:00.000Z',
+          verification: verified,
+        }),
+      );
+      if (column)
+        await knex('backups')
+          .where({ name })
+          .update({ [column]: null });
+    }
+    const queries = new QueryStore(knex);
+    const bodies = [];
+    for (const [i] of missing.entries()) {
+      const target = { namespace: `b-${i}` };
+      const page = await queries.listBackups({ targets: [target] }, 'time', 'desc', {
+        offset: 0,
+        limit: 10,
+      });
+      const details = summaryOf((await queries.getBackup('main', `b-${i}`))!);
+      const { last } = await queries.targetStatus(target);
+      const body = JSON.stringify(page.items[0]);
+      expect(JSON.stringify(details)).toBe(body);
+      expect(JSON.stringify(last)).toBe(body);
+      bodies.push(page.items[0]!);
+    }
+    expect(bodies.map((b) => b.verification)).toEqual([verified, undefined, undefined, undefined]);
+  });
 });

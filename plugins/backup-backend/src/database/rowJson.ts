@@ -7,11 +7,14 @@ import type { Knex } from 'knex';
 
 export type JsonDialect = 'pg' | 'sqlite';
 
-/** A JSON value: a column, a JSON array kept as text in a column, or a nested object. */
+/**
+ * A JSON value: a column, a JSON array kept as text in a column, or a nested object of columns
+ * whose fields are all required (present only when none of its columns is null).
+ */
 export type JsonValue =
   | { column: string }
   | { jsonText: string; fallback: string }
-  | { when: string; object: JsonFields };
+  | { object: ReadonlyArray<readonly [name: string, value: { column: string }]> };
 
 /** The fields of a JSON object, in order. */
 export type JsonFields = ReadonlyArray<readonly [name: string, value: JsonValue]>;
@@ -33,7 +36,8 @@ function value(d: JsonDialect, v: JsonValue): string {
     const text = `coalesce(nullif(${quoted(v.jsonText)}, ''), ${literal(v.fallback)})`;
     return d === 'pg' ? `${text}::json` : `json(${text})`;
   }
-  const nested = `case when ${quoted(v.when)} is not null then ${object(d, v.object)} end`;
+  const present = v.object.map(([, c]) => `${quoted(c.column)} is not null`).join(' and ');
+  const nested = `case when ${present} then ${object(d, v.object)} end`;
   return d === 'pg' ? nested : `json(${nested})`;
 }
 
@@ -50,4 +54,13 @@ export function rowJson(d: JsonDialect, fields: JsonFields): string {
   return d === 'pg'
     ? `json_strip_nulls(${object(d, fields)})::text`
     : `json_patch('{}', ${object(d, fields)})`;
+}
+
+/** The columns `fields` read, in order. */
+export function jsonColumns(fields: JsonFields): string[] {
+  return fields.flatMap(([, v]) => {
+    if ('column' in v) return [v.column];
+    if ('jsonText' in v) return [v.jsonText];
+    return v.object.map(([, c]) => c.column);
+  });
 }
