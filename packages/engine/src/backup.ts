@@ -4,7 +4,7 @@
  * written, and files whose size, mtime, ctime and inode match the parent snapshot are not read.
  */
 import type { Stats } from 'node:fs';
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EngineError, UsageError } from './errors.js';
@@ -12,6 +12,7 @@ import { saveItemList } from './item-list.js';
 import { withRepoLock } from './op-lock.js';
 import type { BlobSaver, SaverOptions } from './pipeline/blob-saver.js';
 import { Progress } from './progress.js';
+import { ScanAhead } from './scan-ahead.js';
 import type { Repository } from './repository.js';
 import { listSnapshots, loadSnapshot, saveSnapshot } from './snapshots.js';
 import type { NamedItem, ProgressListener, Snapshot, TreeNode } from './types.js';
@@ -137,9 +138,6 @@ function assertUniqueNames(items: NamedItem[]): void {
   }
 }
 
-/** Stats the progress scan keeps for the walk at most (the scan usually runs a little ahead). */
-const SCANNED_KEPT = 4096;
-
 class BackupRun {
   files = 0;
   dirs = 0;
@@ -147,8 +145,8 @@ class BackupRun {
   bytesTotal = 0;
   readonly warnings: string[] = [];
   private readonly fileSlots: Semaphore;
-  /** File stats taken by the progress scan and not yet used by the walk. */
-  private readonly scanned = new Map<string, Stats>();
+  /** The progress scan, which keeps what it read for the walk. */
+  private readonly scan: ScanAhead;
 
   constructor(
     private readonly repo: Repository,
@@ -157,6 +155,7 @@ class BackupRun {
     private readonly options: BackupOptions,
   ) {
     this.fileSlots = new Semaphore(options.fileConcurrency ?? 64);
+    this.scan = new ScanAhead(progress, options.signal);
   }
 
   /** The first error of a file or tree being saved behind the walk: the walk stops at it. */
@@ -180,39 +179,8 @@ class BackupRun {
       );
     });
     if (!st.isDirectory()) throw new UsageError(`${dir} is not a directory`);
-    void this.scan(dir);
+    void this.scan.run(dir);
     return (await this.walkDir(dir, parentTree)).tree;
-  }
-
-  /**
-   * Counts files and bytes ahead of the backup so progress has totals. Synchronous metadata
-   * calls (cheap on a local or cached file system) with a yield every few hundred entries.
-   */
-  private async scan(root: string): Promise<void> {
-    const stack = [root];
-    let sinceYield = 0;
-    while (stack.length && !this.options.signal?.aborted) {
-      const dir = stack.pop()!;
-      try {
-        for (const e of readdirSync(dir, { withFileTypes: true })) {
-          const p = join(dir, e.name);
-          if (e.isDirectory()) stack.push(p);
-          else if (e.isFile()) {
-            this.progress.filesTotal++;
-            const st = lstatSync(p);
-            this.progress.bytesTotal += st.size;
-            // The walk behind uses this stat instead of asking again (a bounded handful ahead).
-            if (this.scanned.size < SCANNED_KEPT) this.scanned.set(p, st);
-          }
-          if (++sinceYield >= 256) {
-            sinceYield = 0;
-            await new Promise<void>((resolve) => setImmediate(resolve));
-          }
-        }
-      } catch {
-        // The backup itself reports unreadable entries.
-      }
-    }
   }
 
   /**
@@ -232,7 +200,7 @@ class BackupRun {
     }
     let names: string[];
     try {
-      names = (await readdir(dir)).sort();
+      names = this.scan.takeListing(dir) ?? (await readdir(dir)).sort();
     } catch (err) {
       this.warn(`cannot list ${dir}: ${(err as Error).message}`);
       names = [];
@@ -243,8 +211,7 @@ class BackupRun {
       const path = join(dir, name);
       let st: Stats;
       try {
-        st = this.scanned.get(path) ?? lstatSync(path);
-        this.scanned.delete(path);
+        st = this.scan.takeStat(path) ?? lstatSync(path);
       } catch (err) {
         this.warn(`cannot stat ${path}: ${(err as Error).message}`);
         continue;

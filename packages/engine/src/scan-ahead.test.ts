@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backup } from './backup.js';
+import { ScanAhead } from './scan-ahead.js';
+import { initTestRepo, tempDirs } from './testing/repo-fixtures.js';
+
+// Counts the backup walk's own directory listings.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  return { ...real, readdir: vi.fn(real.readdir) };
+});
+
+const dirs = tempDirs();
+afterEach(() => dirs.cleanup());
+
+async function tree(): Promise<string> {
+  const root = await dirs.make();
+  for (const d of ['b', 'a', 'a/z', 'a/y', 'c']) await mkdir(join(root, d));
+  for (const [f, n] of [
+    ['a/one', 3],
+    ['a/z/two', 5],
+    ['c/three', 7],
+    ['top', 11],
+  ] as const)
+    await writeFile(join(root, f), Buffer.alloc(n));
+  await symlink('top', join(root, 'link'));
+  return root;
+}
+
+describe('ScanAhead', () => {
+  it('counts files and bytes, and hands each listing and stat to the walk once', async () => {
+    const root = await tree();
+    const totals = { filesTotal: 0, bytesTotal: 0 };
+    const scan = new ScanAhead(totals);
+    await scan.run(root);
+    expect(totals).toEqual({ filesTotal: 4, bytesTotal: 26 });
+    expect(scan.takeListing(root)).toEqual(['a', 'b', 'c', 'link', 'top']);
+    expect(scan.takeListing(root)).toBeUndefined();
+    expect(scan.takeListing(join(root, 'a'))).toEqual(['one', 'y', 'z']);
+    expect(scan.takeStat(join(root, 'a', 'z', 'two'))?.size).toBe(5);
+    expect(scan.takeStat(join(root, 'a', 'z', 'two'))).toBeUndefined();
+    expect(scan.takeStat(join(root, 'link'))?.isSymbolicLink()).toBe(true);
+  });
+
+  it('keeps at most `limit` entries, in the order the walk needs them', async () => {
+    const root = await tree();
+    const scan = new ScanAhead({ filesTotal: 0, bytesTotal: 0 }, undefined, 4);
+    await scan.run(root);
+    // The root's listing and its first three entries; nothing of what comes later.
+    expect(scan.takeListing(root)).toHaveLength(5);
+    expect(scan.takeStat(join(root, 'a'))?.isDirectory()).toBe(true);
+    expect(scan.takeStat(join(root, 'c'))?.isDirectory()).toBe(true);
+    expect(scan.takeStat(join(root, 'link'))).toBeUndefined();
+    expect(scan.takeListing(join(root, 'a'))).toBeUndefined();
+  });
+
+  it('saves the backup walk from listing again what it read', async () => {
+    const root = await tree();
+    const repo = await initTestRepo();
+    vi.mocked(readdir).mockClear();
+    const snap = await backup(repo, { directory: root }, { saver: { workers: 0 } });
+    expect(snap.stats.filesTotal).toBe(4);
+    expect(snap.stats.dirsTotal).toBe(6);
+    expect(readdir).not.toHaveBeenCalled();
+  });
+});

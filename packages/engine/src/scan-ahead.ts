@@ -1,0 +1,81 @@
+/**
+ * The progress scan of a backup: it goes through the tree ahead of the backup's walk, in the
+ * walk's order (directories depth first, names sorted), and counts files and bytes so progress has
+ * totals early. What it read — each directory's names and each entry's lstat — it keeps for the
+ * walk behind it, up to `limit` entries at a time, so the walk lists and stats nothing twice.
+ * Synchronous metadata calls (cheap on a local or cached file system), with a yield every few
+ * hundred entries.
+ */
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ScanTotals {
+  filesTotal: number;
+  bytesTotal: number;
+}
+
+export class ScanAhead {
+  private readonly listings = new Map<string, string[]>();
+  private readonly stats = new Map<string, Stats>();
+
+  constructor(
+    private readonly totals: ScanTotals,
+    private readonly signal?: AbortSignal,
+    private readonly limit = 16_384,
+  ) {}
+
+  async run(root: string): Promise<void> {
+    // Directories still to list, the next one last.
+    const stack = [root];
+    let sinceYield = 0;
+    while (stack.length && !this.signal?.aborted) {
+      const dir = stack.pop()!;
+      let names: string[];
+      try {
+        names = readdirSync(dir).sort();
+      } catch {
+        continue; // the walk reports unreadable directories
+      }
+      if (this.room()) this.listings.set(dir, names);
+      const subdirs: string[] = [];
+      for (const name of names) {
+        const path = join(dir, name);
+        let st: Stats;
+        try {
+          st = lstatSync(path);
+        } catch {
+          continue; // and entries it cannot stat
+        }
+        if (st.isDirectory()) subdirs.push(path);
+        else if (st.isFile()) {
+          this.totals.filesTotal++;
+          this.totals.bytesTotal += st.size;
+        }
+        if (this.room()) this.stats.set(path, st);
+        if (++sinceYield >= 256) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      for (let k = subdirs.length - 1; k >= 0; k--) stack.push(subdirs[k]!);
+    }
+  }
+
+  /** The names the scan read in `dir` (sorted), if it kept them; each is handed out once. */
+  takeListing(dir: string): string[] | undefined {
+    const names = this.listings.get(dir);
+    this.listings.delete(dir);
+    return names;
+  }
+
+  /** The scan's lstat of `path`, if it kept it; each is handed out once. */
+  takeStat(path: string): Stats | undefined {
+    const st = this.stats.get(path);
+    this.stats.delete(path);
+    return st;
+  }
+
+  private room(): boolean {
+    return this.listings.size + this.stats.size < this.limit;
+  }
+}
