@@ -22,6 +22,7 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import knexFactory from 'knex';
 import backupPlugin from '../dist/index.js';
+import { fillFirstPages } from '../dist/database/firstPages.js';
 import { applyDatabaseMigrations } from '../dist/database/migrate.js';
 import { startTestPostgres } from '../dist/testing/postgres.js';
 import { fillBackupTotals } from '../migrations/20261201000000_backup_totals.js';
@@ -123,6 +124,8 @@ async function seed(knex) {
   await flush();
   // The per-target totals the ingest keeps, computed as their migration does from existing rows.
   await fillBackupTotals(knex);
+  // And the first page of each target, as the start-up fills them after the migrations.
+  await fillFirstPages(knex);
   // As autovacuum would leave it (visibility map, statistics), and flushed: otherwise autovacuum
   // and the checkpointer work on the fresh rows during the first measurements.
   await knex.raw('vacuum analyze');

@@ -153,6 +153,24 @@ describe.each(databases.eachSupportedId())('REST API: read routes (%s)', (databa
       expect((await api().get('/api/backup/backups').set(auth(OUTSIDER))).status).toBe(403);
     });
 
+    it("answers an entity's first page (kept by the ingest) as the computed one, byte for byte", async () => {
+      const body = async (query: string, user = ADMIN) => {
+        const res = await api().get(`/api/backup/backups?${query}`).set(auth(user));
+        expect(res.status).toBe(200);
+        return res.text;
+      };
+      for (const limit of [1, 50]) {
+        const shop = `entityRef=component:default/shop&limit=${limit}`;
+        // With a repository filter the page is computed from the rows.
+        expect(await body(shop)).toBe(await body(`${shop}&repository=main`));
+      }
+      // A restricted user's list is its one entity's: the kept page, as it is computed.
+      expect(await body('limit=50', READER)).toBe(await body('limit=50&repository=main', READER));
+      expect(await body('limit=50', READER)).toBe(
+        await body('entityRef=component:default/shop&limit=50'),
+      );
+    });
+
     it('rejects bad input with 400 and says what is wrong', async () => {
       for (const query of [
         'limit=0',

@@ -7,14 +7,21 @@ import {
   removeFromTotals,
   type TotalledBackup,
 } from './backupTotals.js';
+import { backupSummaryJson } from './backupJson.js';
 import { deleteReturning } from './deleteReturning.js';
+import { refreshFirstPages, targetsOf } from './firstPages.js';
 import type { AuditEventRow, BackupRecord, IngestCursor, RestoreRecordRow } from './types.js';
 import { chunks, num, optNum, optStr } from './values.js';
 
 const CHUNK = 100;
 
 export class IngestStore {
-  constructor(private readonly knex: Knex) {}
+  /** SQL of a backup's JSON, for the kept first pages (firstPages.ts). */
+  private readonly backupJson: string | undefined;
+
+  constructor(private readonly knex: Knex) {
+    this.backupJson = backupSummaryJson(knex);
+  }
 
   async getCursor(repository: string): Promise<IngestCursor | undefined> {
     const r = await this.knex('ingest_cursors').where({ repository }).first();
@@ -102,6 +109,7 @@ export class IngestStore {
       };
       await tx('backups').insert(row);
       await addToTotals(tx, [row]);
+      await refreshFirstPages(tx, this.backupJson, targetsOf([row]));
       for (const part of chunks(b.kinds, CHUNK)) {
         await tx('backup_kinds').insert(
           part.map((k) => ({ ...key, kind: k.kind, count: k.count })),
@@ -132,7 +140,10 @@ export class IngestStore {
     });
   }
 
-  /** Removes forgotten backups with their items, and takes them out of their targets' totals. */
+  /**
+   * Removes forgotten backups with their items, takes them out of their targets' totals and
+   * rewrites those targets' first pages.
+   */
   async removeBackups(repository: string, snapshots: string[]): Promise<void> {
     for (const part of chunks(snapshots, CHUNK)) {
       await this.knex.transaction(async (tx) => {
@@ -145,6 +156,7 @@ export class IngestStore {
           TOTALLED_COLUMNS,
         );
         await removeFromTotals(tx, deleted);
+        await refreshFirstPages(tx, this.backupJson, targetsOf(deleted));
       });
     }
   }
@@ -154,13 +166,17 @@ export class IngestStore {
     snapshot: string,
     v: Verification | undefined,
   ): Promise<void> {
-    await this.knex('backups')
-      .where({ repository, snapshot })
-      .update({
+    await this.knex.transaction(async (tx) => {
+      const backup = tx('backups').where({ repository, snapshot });
+      const targets = targetsOf(await backup.clone().select(TOTALLED_COLUMNS));
+      await backup.update({
         verification_result: v?.result ?? null,
         verification_time: v?.time ?? null,
         verification_record: v?.record ?? null,
       });
+      // Its target's first page holds the backup's verification (when the backup is on it).
+      await refreshFirstPages(tx, this.backupJson, targets);
+    });
   }
 
   async restoreSnapshots(repository: string): Promise<Set<string>> {

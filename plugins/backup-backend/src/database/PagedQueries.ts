@@ -88,7 +88,8 @@ export class PagedQueries {
         query.total ? this.withTotal(query, m, page) : this.besideCount(query, m, page),
       );
       const at = { total, offset: p.offset, limit: p.limit };
-      return query.json ? jsonPage<T>(found, at) : { items: found.map(query.map), ...at };
+      if (!query.json) return { items: found.map(query.map), ...at };
+      return jsonPage<T>(found.map((r) => String(r[JSON_COLUMN])).join(','), at);
     };
     return this.pages.get(() => statementKey(page), compute, p.limit) as Promise<Page<T>>;
   }
@@ -147,9 +148,12 @@ export class PagedQueries {
   }
 }
 
-/** A page of rows read as JSON text: its own text made of theirs, `items` parsed when read. */
-function jsonPage<T>(rows: Row[], at: Omit<Page<T>, 'items'>): Page<T> {
-  const text = `{"items":[${rows.map((r) => String(r[JSON_COLUMN])).join(',')}],"total":${at.total},"offset":${at.offset},"limit":${at.limit}}`;
+/**
+ * A page of items read as JSON text (comma-separated): its own text made of theirs, `items` parsed
+ * when read.
+ */
+export function jsonPage<T>(itemsText: string, at: Omit<Page<T>, 'items'>): Page<T> {
+  const text = `{"items":[${itemsText}],"total":${at.total},"offset":${at.offset},"limit":${at.limit}}`;
   let items: T[] | undefined;
   const page = {
     get items(): T[] {

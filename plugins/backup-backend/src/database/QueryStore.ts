@@ -14,11 +14,11 @@ import type {
 import { TtlCache, type CacheOptions } from '../services/Cache/TtlCache.js';
 import { BACKUP_TOTALS } from './backupTotals.js';
 import { CompiledStatements, mark } from './compiledStatements.js';
-import { BACKUP_SUMMARY_JSON, SUMMARY_COLUMNS } from './backupJson.js';
+import { SUMMARY_COLUMNS, backupSummaryJson } from './backupJson.js';
 import { BatchedStatements } from './batchedStatements.js';
+import { FirstPageReads, keptPageTarget } from './FirstPageReads.js';
 import { PagedQueries, type SortColumn } from './PagedQueries.js';
-import { jsonDialect, rowJson } from './rowJson.js';
-import type { PageRequest, TargetFilter } from './types.js';
+import type { BackupListFilter, PageRequest, TargetFilter } from './types.js';
 import { compact, json, num, optNum, optStr } from './values.js';
 import { whereTargets } from './whereTargets.js';
 
@@ -168,6 +168,8 @@ const MAX_CACHED_TARGETS = 10_000;
  */
 export class QueryStore {
   private readonly pages: PagedQueries;
+  /** Entities' first backup pages, kept by the ingest (firstPages.ts). */
+  private readonly firstPages: FirstPageReads;
   private readonly statuses: TtlCache<TargetStatus>;
   private readonly statements: CompiledStatements;
   /** Status statements of concurrent misses, run together. */
@@ -180,21 +182,34 @@ export class QueryStore {
     cache: CacheOptions = { ttlMs: 0 },
   ) {
     this.pages = new PagedQueries(knex, cache);
+    this.firstPages = new FirstPageReads(knex, cache);
     this.statuses = new TtlCache({ ...cache, maxSize: MAX_CACHED_TARGETS });
     this.statements = new CompiledStatements(knex);
     this.batched = new BatchedStatements(knex);
-    const dialect = jsonDialect(knex);
-    this.backupJson = dialect && rowJson(dialect, BACKUP_SUMMARY_JSON);
+    this.backupJson = backupSummaryJson(knex);
   }
 
   /** Forgets cached pages, totals and statuses (after the ingest wrote). */
   changed(): void {
     this.pages.clear();
+    this.firstPages.clear();
     this.statuses.clear();
   }
 
   async listBackups(
-    f: TargetFilter & { namespace?: string; cluster?: string },
+    f: BackupListFilter,
+    sort: BackupSortField,
+    order: 'asc' | 'desc',
+    p: PageRequest,
+  ): Promise<Page<BackupSummary>> {
+    const target = keptPageTarget({ filter: f, sort, order, page: p });
+    const kept = target && (await this.firstPages.read(target, p.limit));
+    return kept ?? this.computeBackups(f, sort, order, p);
+  }
+
+  /** A backup list page (and its total) from the backup rows. */
+  private computeBackups(
+    f: BackupListFilter,
     sort: BackupSortField,
     order: 'asc' | 'desc',
     p: PageRequest,

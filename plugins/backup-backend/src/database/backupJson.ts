@@ -1,5 +1,6 @@
 /** A backup's summary (`BackupSummary`, as `toBackup` maps it) as JSON fields of its row. */
-import { jsonColumns, type JsonFields } from './rowJson.js';
+import type { Knex } from 'knex';
+import { jsonColumns, jsonDialect, rowJson, type JsonFields } from './rowJson.js';
 
 const col = (column: string) => ({ column });
 
@@ -35,3 +36,9 @@ export const BACKUP_SUMMARY_JSON: JsonFields = [
 
 /** The columns of a backup's summary (its row but its `warning_list`), which `toBackup` reads. */
 export const SUMMARY_COLUMNS = jsonColumns(BACKUP_SUMMARY_JSON);
+
+/** SQL of a backup's summary as JSON text made by the database, where it can (rowJson.ts). */
+export function backupSummaryJson(knex: Knex): string | undefined {
+  const dialect = jsonDialect(knex);
+  return dialect && rowJson(dialect, BACKUP_SUMMARY_JSON);
+}

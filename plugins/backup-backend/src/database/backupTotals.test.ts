@@ -108,7 +108,7 @@ describe.each(databases.eachSupportedId())('backup totals (%s)', (databaseId) =>
     await store.addBackup(backup(30));
     await expectTotalsOfRows(knex);
 
-    await knex.migrate.down(MIGRATIONS);
+    await knex.migrate.down({ ...MIGRATIONS, name: '20261201000000_backup_totals.js' });
     expect(await knex.schema.hasTable('backup_totals')).toBe(false);
     await applyDatabaseMigrations(knex);
     expect(await expectTotalsOfRows(knex)).toHaveLength(12);

@@ -25,6 +25,26 @@ export const TOTALLED_COLUMNS = [
   'stored_added',
 ] as const satisfies ReadonlyArray<keyof TotalledBackup>;
 
+/** A backup target as the ingest writes it: all three columns known. */
+export interface StoredTarget {
+  repository: string;
+  namespace: string;
+  cluster: string;
+}
+
+/** The target of a row with its three columns, and a key naming it. */
+export function storedTarget(r: Record<keyof StoredTarget, unknown>): {
+  target: StoredTarget;
+  key: string;
+} {
+  const target = {
+    repository: String(r.repository),
+    namespace: String(r.namespace),
+    cluster: String(r.cluster),
+  };
+  return { target, key: `${target.repository}\u0000${target.namespace}\u0000${target.cluster}` };
+}
+
 interface TotalsRow {
   repository: string;
   namespace: string;
@@ -38,12 +58,7 @@ interface TotalsRow {
 function contributions(backups: TotalledBackup[], sign: 1 | -1): TotalsRow[] {
   const rows = new Map<string, TotalsRow>();
   for (const b of backups) {
-    const target = {
-      repository: String(b.repository),
-      namespace: String(b.namespace),
-      cluster: String(b.cluster),
-    };
-    const key = `${target.repository}\u0000${target.namespace}\u0000${target.cluster}`;
+    const { target, key } = storedTarget(b);
     let row = rows.get(key);
     if (!row) {
       row = { ...target, backup_count: 0, logical_bytes: 0, stored_bytes: 0 };

@@ -40,6 +40,9 @@ export interface TargetFilter {
   until?: string;
 }
 
+/** The filter of the backup list: a TargetFilter, and a namespace and cluster asked for. */
+export type BackupListFilter = TargetFilter & { namespace?: string; cluster?: string };
+
 export interface PageRequest {
   offset: number;
   limit: number;
