@@ -7,6 +7,8 @@
 // statements per request (knex 'query' events) and how busy the clients' thread was.
 // BENCH_UNCACHED=0 skips the second pass. Before the passes, a JIT warm-up (BENCH_WARMUP requests
 // per route, default 1,000) runs on a backend of its own, so no measured cache is warmed by it.
+// After them, the ingest benchmark (ingest-bench.mjs: a real repository of 10,000 backups into a
+// database of its own on the same PostgreSQL; BENCH_INGEST=0 skips it).
 //
 //   npm run bench:backend                 (from the root: builds, then runs this)
 //   BENCH_BACKUPS=20000 BENCH_REQUESTS=1000 node plugins/backup-backend/bench/backend-bench.mjs
@@ -26,6 +28,7 @@ import { fillFirstPages } from '../dist/database/firstPages.js';
 import { applyDatabaseMigrations } from '../dist/database/migrate.js';
 import { startTestPostgres } from '../dist/testing/postgres.js';
 import { fillBackupTotals } from '../migrations/20261201000000_backup_totals.js';
+import { runIngestBench } from './ingest-bench.mjs';
 
 const BACKUPS = Number(process.env.BENCH_BACKUPS ?? 100_000);
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 500);
@@ -305,12 +308,15 @@ async function main() {
       `\nbackup plugin on PostgreSQL: ${BACKUPS} backups, ${ENTITIES} entities, ${CLIENTS} concurrent clients, ${REQUESTS} requests per route (ms; sql/req: SQL statements per request; client: busy share of the clients' thread; p99 repeat: p99 of the requests for a path already asked for in the run)`,
     );
     for (const pass of passes) printPass(pass);
+    const ingest =
+      process.env.BENCH_INGEST === '0' ? undefined : await runIngestBench(pg.connectionString);
     console.log(
       JSON.stringify({
         backups: BACKUPS,
         entities: ENTITIES,
         clients: CLIENTS,
         passes: passes.map((p) => ({ label: p.label, results: p.results })),
+        ...(ingest ? { ingest } : {}),
       }),
     );
     if (passes.some((p) => p.results.some((r) => r.failures > 0))) process.exitCode = 1;
