@@ -283,7 +283,6 @@ export function interleaveFiles<T extends { files: number[] }>(spans: T[]): T[] 
   return out;
 }
 
-/** Creates (truncates) a target file; whatever is in the way is replaced, never followed. */
 /** Sets a complete file's mode and times through a descriptor (symlinks are not followed). */
 function finishFile({ path, node }: FileTarget): void {
   const fd = openSync(path, WRITE_NOFOLLOW);
