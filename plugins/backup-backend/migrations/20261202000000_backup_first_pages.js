@@ -4,7 +4,9 @@
  * `backup_totals`: the JSON text of its newest backups (at most 50, newest first, as the backup
  * list gives them), with where each item ends. The ingest rewrites a target's row in the
  * transaction that adds, removes or re-verifies its backups; an entity's first page is then one
- * index lookup. The rows are filled at start-up, after the migrations (`fillFirstPages` in
+ * index lookup. `built_total` is the target's `backup_totals.backup_count` when the page was
+ * built: a backup added or removed by a writer that does not rewrite pages (an older replica during
+ * a rolling deploy, manual SQL) changes the count, and the page is no longer used. The rows are filled at start-up, after the migrations (`fillFirstPages` in
  * src/database/firstPages.ts: the JSON is made by the database with the plugin's SQL, which a
  * migration cannot import).
  *
@@ -19,6 +21,11 @@ export async function up(knex) {
     t.string('cluster', 255).notNullable();
     t.string('repository', 255).notNullable();
     t.integer('item_count').notNullable();
+    t.integer('built_total')
+      .notNullable()
+      .comment(
+        "The target's backup_count the page was built from: the page answers only while they are equal",
+      );
     t.text('items_json').notNullable().comment('The items, comma-separated JSON objects');
     t.text('item_ends')
       .notNullable()

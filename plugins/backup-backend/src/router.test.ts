@@ -6,6 +6,7 @@
 import type { TestBackend } from '@backstage/backend-test-utils';
 
 import type { BackupSummary, EntityStatus, Page } from '@kubectl-backup/plugin-backup-common';
+import type { Knex } from 'knex';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, auth, component, OUTSIDER, READER, startBackend } from './test-support/backend.js';
@@ -18,6 +19,7 @@ const NS = 'backstage.io/kubernetes-namespace';
 describe.each(databases.eachSupportedId())('REST API: read routes (%s)', (databaseId) => {
   let fx: Fixture;
   let backend: TestBackend;
+  let knex: Knex;
   const api = () => request(backend.server);
 
   beforeAll(async () => {
@@ -28,8 +30,9 @@ describe.each(databases.eachSupportedId())('REST API: read routes (%s)', (databa
     await fx.backup('shop', 'shop-2', 'bob');
     await fx.backup('pay', 'pay-1', 'carol');
     await fx.restore('shop-1', 'shop-copy');
+    knex = await databases.init(databaseId);
     backend = await startBackend({
-      knex: await databases.init(databaseId),
+      knex,
       config: {
         backup: {
           repositories: [{ name: 'main', url: fx.repoDir, password: PASSWORD }],
@@ -159,6 +162,21 @@ describe.each(databases.eachSupportedId())('REST API: read routes (%s)', (databa
         expect(res.status).toBe(200);
         return res.text;
       };
+      // A kept page that is not the computed one shows that the kept page answers (limit 3 is
+      // asked nowhere else, so no cached page answers instead); then the kept page is put back.
+      const marker = '{"kept":true}';
+      const kept = await knex('backup_first_pages').where({ namespace: 'shop' });
+      expect(kept).toHaveLength(1);
+      await knex('backup_first_pages')
+        .where({ namespace: 'shop' })
+        .update({ items_json: `${marker},${marker}`, item_ends: '13,27' });
+      try {
+        const marked = `{"items":[${marker},${marker}],"total":2,"offset":0,"limit":3}`;
+        expect(await body('limit=3', READER)).toBe(marked);
+        expect(await body('entityRef=component:default/shop&limit=3')).toBe(marked);
+      } finally {
+        await knex('backup_first_pages').where({ namespace: 'shop' }).update(kept[0]);
+      }
       for (const limit of [1, 50]) {
         const shop = `entityRef=component:default/shop&limit=${limit}`;
         // With a repository filter the page is computed from the rows.

@@ -3,7 +3,8 @@
  * computed from its backups: one index lookup of the target's totals and kept page, the page's
  * text cut to `limit` items. Only when the request is exactly one target's first page in the
  * default order, with no other filter, and the target is one (repository, namespace, cluster):
- * otherwise (or when the kept page is missing) the list computes the page as before.
+ * otherwise (or when the kept page is missing or was built from another backup count) the list
+ * computes the page as before.
  */
 import type { Knex } from 'knex';
 import type { BackupSummary, BackupTarget, Page } from '@kubectl-backup/plugin-backup-common';
@@ -89,6 +90,7 @@ export class FirstPageReads {
       .select({
         first_total: 't.backup_count',
         first_count: 'p.item_count',
+        first_built: 'p.built_total',
         first_items: 'p.items_json',
         first_ends: 'p.item_ends',
       })
@@ -100,14 +102,17 @@ export class FirstPageReads {
 
 /**
  * The page of the only row, cut to `limit` items; none when the target has no backups, spans
- * several (repository, namespace, cluster) or its kept page is missing or not of its size.
+ * several (repository, namespace, cluster) or its kept page is missing, not of its size or built
+ * from another backup count than the target's totals now hold.
  */
 function keptPage(rows: Row[], limit: number): Page<BackupSummary> | undefined {
   const row = rows.length === 1 ? rows[0]! : undefined;
   if (!row || row.first_items == null) return undefined;
   const total = num(row.first_total);
   const count = num(row.first_count);
-  if (count !== Math.min(total, FIRST_PAGE_SIZE)) return undefined;
+  // Built from another count: backups added or removed by a writer that keeps no pages.
+  if (num(row.first_built) !== total || count !== Math.min(total, FIRST_PAGE_SIZE))
+    return undefined;
   const items = String(row.first_items);
   const ends = String(row.first_ends).split(',');
   const text = limit >= count ? items : items.slice(0, Number(ends[limit - 1]));

@@ -95,6 +95,9 @@ describe.each(databases.eachSupportedId())('kept first pages (%s)', (databaseId)
           p,
         );
         expect(kept.kept).toBe(true);
+        // Answered from the kept page without reading the rows; only a target without backups
+        // (no totals row, no page) falls back to the computed page.
+        expect(kept.computed).toBe(target.namespace === 'nowhere');
         expect(byRepository.kept).toBe(false);
         expect(kept.text).toBe(byRepository.text);
       }
@@ -163,6 +166,60 @@ describe.each(databases.eachSupportedId())('kept first pages (%s)', (databaseId)
       before.filter((r) => r.namespace !== 'shop'),
     );
     await expectKeptAsComputed(knex);
+  });
+
+  it('are not used once a writer that keeps no pages changed the target’s backups', async () => {
+    const { knex, store } = await migrated(databases, databaseId);
+    await seed(store);
+    const shop = { targets: [SHOP] };
+    const first = { offset: 0, limit: FIRST_PAGE_SIZE };
+    expect(await listed(knex, shop, first)).toMatchObject({ kept: true, computed: false });
+    // An older replica (or manual SQL) inserts a newest backup and counts it, but leaves the page:
+    // 71 backups, and the stale page still holds min(71, 50) items.
+    const newest = await knex('backups')
+      .where({ snapshot: snapshot(69) })
+      .first();
+    await knex('backups').insert({
+      ...newest,
+      snapshot: snapshot(500),
+      name: 'shop-late',
+      time: '2026-12-31T00:00:00.000Z',
+    });
+    await knex('backup_totals')
+      .where({ repository: 'main', namespace: 'shop', cluster: 'prod' })
+      .increment('backup_count', 1);
+    const stale = await knex(FIRST_PAGES).where({ namespace: 'shop' }).first();
+    expect(stale).toMatchObject({ item_count: FIRST_PAGE_SIZE, built_total: 70 });
+    expect(stale.items_json).not.toContain('shop-late');
+
+    const after = await listed(knex, shop, first);
+    expect(after.computed).toBe(true);
+    expect(JSON.parse(after.text)).toMatchObject({ total: 71 });
+    expect(JSON.parse(after.text).items[0]).toMatchObject({ name: 'shop-late' });
+    expect(after.text).toBe((await listed(knex, { ...shop, repository: 'main' }, first)).text);
+    // A backup removed behind the page's back: not used either.
+    await knex('backups')
+      .where({ snapshot: snapshot(500) })
+      .delete();
+    await knex('backups')
+      .where({ snapshot: snapshot(69) })
+      .delete();
+    await knex('backup_totals')
+      .where({ repository: 'main', namespace: 'shop', cluster: 'prod' })
+      .decrement('backup_count', 2);
+    const removed = await listed(knex, shop, first);
+    expect(removed.computed).toBe(true);
+    expect(JSON.parse(removed.text)).toMatchObject({ total: 69 });
+    expect(JSON.parse(removed.text).items[0]).toMatchObject({ name: 'shop-68' });
+
+    // Once the ingest rewrites the page, it answers again, as computed.
+    await store.setVerification('main', snapshot(68), undefined);
+    expect(await knex(FIRST_PAGES).where({ namespace: 'shop' }).first()).toMatchObject({
+      built_total: 69,
+    });
+    const rewritten = await listed(knex, shop, first);
+    expect(rewritten).toMatchObject({ kept: true, computed: false });
+    expect(rewritten.text).toBe(removed.text);
   });
 
   it('answer only one target’s first page in the default order, without other filters', async () => {

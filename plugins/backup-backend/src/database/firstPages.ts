@@ -34,7 +34,9 @@ export function targetsOf(
  * Rewrites the kept first page of each target from its backup rows as `tx` sees them (no rows:
  * no page). `json` is the SQL of a backup's JSON text (backupJson.ts); without it nothing is kept
  * (and the list computes every page). On PostgreSQL the target's totals row is locked first, so
- * transactions that change the same target rewrite its page one after the other.
+ * transactions that change the same target rewrite its page one after the other. Each page keeps
+ * the totals' `backup_count` it was built with (`built_total`), so a change to the target's backups
+ * made without rewriting its page leaves the page unused (FirstPageReads).
  */
 export async function refreshFirstPages(
   tx: Knex.Transaction,
@@ -43,8 +45,10 @@ export async function refreshFirstPages(
 ): Promise<void> {
   if (json === undefined) return;
   for (const t of targets) {
-    if ((tx.client as { dialect?: string }).dialect === 'postgresql')
-      await tx(BACKUP_TOTALS).where(t).forUpdate().select(tx.raw('1'));
+    // The count the page is built from: the page answers only while the totals still say it.
+    const totals = tx(BACKUP_TOTALS).where(t).first('backup_count');
+    if ((tx.client as { dialect?: string }).dialect === 'postgresql') totals.forUpdate();
+    const totalRow = (await totals) as { backup_count?: unknown } | undefined;
     const items = (
       await tx('backups')
         .where(t)
@@ -62,6 +66,7 @@ export async function refreshFirstPages(
       .insert({
         ...t,
         item_count: items.length,
+        built_total: totalRow ? Number(totalRow.backup_count) : -1,
         items_json: items.join(','),
         item_ends: ends.join(','),
       })
