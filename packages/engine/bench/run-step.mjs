@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // One engine operation in its own process, so the bench can time it and read its peak RSS:
 //   node run-step.mjs init REPO | backup REPO DIR | restore REPO TARGET
+// For A/B runs of a restore: BENCH_DIRECT=0 writes through the page cache only (restore's
+// directWrites: false), BENCH_WORKERS=N sets its worker threads.
 // Prints one JSON line: the step's own result plus `seconds` (inside the process, after start-up)
 // and `cpuSeconds` / `maxRssBytes` (this process, worker threads included).
 import { LocalStorage, Repository, backup, restoreDirectory } from '../dist/index.js';
@@ -19,7 +21,11 @@ if (step === 'init') {
   // As the CLI's data commands do: worker threads start while the password is checked.
   const repo = await Repository.open(storage, PASSWORD, { prestartWorkers: true });
   if (step === 'backup') result = (await backup(repo, { directory: path })).stats;
-  else result = await restoreDirectory(repo, 'latest', path);
+  else
+    result = await restoreDirectory(repo, 'latest', path, {
+      directWrites: process.env.BENCH_DIRECT !== '0',
+      workers: process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined,
+    });
   await repo.close();
 } else {
   console.error('usage: node run-step.mjs init REPO | backup REPO DIR | restore REPO TARGET');

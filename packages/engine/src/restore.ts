@@ -43,6 +43,12 @@ export interface RestoreOptions {
   workers?: number;
   /** Files a worker keeps open at once (default 128). */
   maxOpenFiles?: number;
+  /**
+   * Write the whole 4 KiB blocks of large writes with direct I/O, bypassing the page cache
+   * (default true; Linux only; ignored where the file system refuses it). See
+   * pipeline/file-writes.ts.
+   */
+  directWrites?: boolean;
 }
 
 export interface RestoreResult {
@@ -87,7 +93,7 @@ export async function restoreDirectory(
   const dirs: Array<{ path: string; node: TreeNode }> = [];
 
   // Workers start while the trees are read; a directory's subtrees are read before it is walked.
-  const pool = new RestorePool(repo, options.maxOpenFiles ?? 128, options.workers);
+  const pool = new RestorePool(repo, options.maxOpenFiles ?? 128, options.workers, options.directWrites ?? true);
   const loadTree = treeReader(repo);
   const walk = async (pending: Promise<Tree>, rel: string): Promise<void> => {
     const tree = await pending;

@@ -31,7 +31,7 @@ export type ToWorker =
   /** The buffer of an uploaded pack, given back for the next one. */
   | { t: 'recycle'; buffer: ArrayBuffer }
   /** The target files of a restore; spans refer to them by index. */
-  | { t: 'files'; files: RestoreFile[]; maxOpenFiles: number }
+  | { t: 'files'; files: RestoreFile[]; maxOpenFiles: number; direct: boolean }
   | SpanRequest;
 
 /** A file a restore writes (see span-writer.ts). */

@@ -27,6 +27,7 @@ export class RestorePool {
     repo: Repository,
     private readonly maxOpenFiles: number,
     workers = defaultWorkers(),
+    private readonly direct = true,
   ) {
     const endpoints = startEndpoints(
       workerInit(repo),
@@ -40,7 +41,7 @@ export class RestorePool {
   /** The target files; spans refer to them by index. */
   setFiles(files: RestoreFile[]): void {
     for (const { endpoint } of this.lanes)
-      endpoint.post({ t: 'files', files, maxOpenFiles: this.maxOpenFiles });
+      endpoint.post({ t: 'files', files, maxOpenFiles: this.maxOpenFiles, direct: this.direct });
   }
 
   get size(): number {

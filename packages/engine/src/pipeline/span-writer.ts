@@ -1,38 +1,28 @@
 /**
  * The restore work of a worker thread: read one span of a pack (from the pack file itself when
  * the storage is a directory, else from the bytes sent along), authenticate, decompress and
- * id-check its blobs one by one, and write them into the target files with synchronous writes
- * (cheaper than a trip through the thread pool for page-cache writes). Blobs adjacent in a file
- * are written with one call (a run): stored blobs straight from their decrypted payload,
- * compressed ones decompressed next to each other into one buffer. Nothing is written before the
- * blob it comes from has been authenticated and its id recomputed.
+ * id-check its blobs one by one, and write them into the target files (file-writes.ts). Blobs
+ * adjacent in a file are written together (a run): stored blobs straight from their decrypted
+ * payload, compressed ones decompressed next to each other into one buffer. Nothing is written
+ * before the blob it comes from has been authenticated and its id recomputed.
  */
-import { closeSync, constants, fchmodSync, futimesSync, openSync, writevSync } from 'node:fs';
 import zstd from 'zstd-napi/binding.js';
 import { CODEC_RAW, CODEC_ZSTD } from '../compression.js';
 import { contentId, open } from '../crypto.js';
 import { IntegrityError } from '../errors.js';
+import { FileWrites, ioError } from './file-writes.js';
 import { gcNudger } from './gc-nudge.js';
 import type { RestoreFile, SpanRequest } from './protocol.js';
 import { readRangeInto } from '../util/read-range.js';
 
-const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
 /** A run of adjacent blobs is written once it holds this many bytes. */
 const RUN_BYTES = 1 << 20;
 
-/** An I/O failure while restoring (as opposed to an integrity failure). */
-export class RestoreIoError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-  ) {
-    super(message);
-  }
-}
+export { RestoreIoError } from './file-writes.js';
 
 export class SpanWriter {
   private files: RestoreFile[] = [];
-  private readonly fds = new Map<number, number>();
+  private readonly out = new FileWrites();
   private spanBuf = Buffer.alloc(0);
   /** Decompressed blobs of the run, one after another. */
   private unpacked = Buffer.allocUnsafeSlow(RUN_BYTES);
@@ -45,16 +35,20 @@ export class SpanWriter {
   private readonly dctx = new zstd.DCtx();
   private readonly nudge = gcNudger();
 
-  private maxOpenFiles = 64;
-
   constructor(
     private readonly idKey: Buffer,
     private readonly encKey: Buffer,
   ) {}
 
-  setFiles(files: RestoreFile[], maxOpenFiles: number): void {
+  /** The target files; `direct`: large writes may bypass the page cache (file-writes.ts). */
+  setFiles(files: RestoreFile[], maxOpenFiles: number, direct: boolean): void {
     this.files = files;
-    this.maxOpenFiles = Math.max(1, maxOpenFiles);
+    this.out.setFiles(files, maxOpenFiles, direct);
+  }
+
+  /** Bytes written with direct I/O so far. */
+  get directBytes(): number {
+    return this.out.directBytes;
   }
 
   /** Restores the blobs of one span; returns the bytes written (every placement counted). */
@@ -97,7 +91,7 @@ export class SpanWriter {
     } finally {
       this.runFile = -1;
       this.resetRun();
-      this.closeAll();
+      this.out.closeAll();
     }
     return bytes;
   }
@@ -169,16 +163,7 @@ export class SpanWriter {
   }
 
   private writeAt(file: number, parts: Buffer[], position: number): void {
-    const fd = this.fd(file);
-    try {
-      for (let pending = parts; pending.length;) {
-        const n = writevSync(fd, pending, position);
-        position += n;
-        pending = afterWritten(pending, n);
-      }
-    } catch (err) {
-      throw ioError(err, `cannot write ${this.files[file]!.path}`);
-    }
+    this.out.write(file, parts, position, this.runFile);
   }
 
   /**
@@ -190,67 +175,6 @@ export class SpanWriter {
     left.set(file, n);
     if (n > 0) return;
     if (this.runFile === file) this.flushRun();
-    const fd = this.fds.get(file);
-    if (fd === undefined) return;
-    this.fds.delete(file);
-    try {
-      const { finish, mode, mtime } = this.files[file]!;
-      if (finish) {
-        // Mode and times through the open descriptor, after the last write.
-        fchmodSync(fd, mode);
-        futimesSync(fd, mtime / 1000, mtime / 1000);
-      }
-    } catch (err) {
-      throw ioError(err, `cannot set mode and times of ${this.files[file]!.path}`);
-    } finally {
-      closeSync(fd);
-    }
+    this.out.close(file, this.files[file]!.finish);
   }
-
-  /**
-   * The descriptor of a target file, which the main thread created (replacing whatever was in
-   * the way); opened without following symlinks.
-   */
-  private fd(file: number): number {
-    let fd = this.fds.get(file);
-    if (fd !== undefined) return fd;
-    if (this.fds.size >= this.maxOpenFiles) {
-      for (const [f, d] of this.fds) {
-        if (f === this.runFile) continue;
-        this.fds.delete(f);
-        closeSync(d);
-        break;
-      }
-    }
-    const { path } = this.files[file]!;
-    try {
-      fd = openSync(path, WRITE_NOFOLLOW);
-    } catch (err) {
-      throw ioError(err, `cannot open ${path}`);
-    }
-    this.fds.set(file, fd);
-    return fd;
-  }
-
-  private closeAll(): void {
-    for (const fd of this.fds.values()) closeSync(fd);
-    this.fds.clear();
-  }
-}
-
-/** The parts left to write after the first `n` bytes of `parts` were written (a short write). */
-export function afterWritten(parts: Buffer[], n: number): Buffer[] {
-  let k = 0;
-  while (k < parts.length && n >= parts[k]!.length) n -= parts[k++]!.length;
-  const rest = parts.slice(k);
-  if (n && rest.length) rest[0] = rest[0]!.subarray(n);
-  return rest;
-}
-
-function ioError(err: unknown, what: string): RestoreIoError {
-  const code = (err as { code?: unknown }).code;
-  return new RestoreIoError(
-    `${what}: ${(err as Error).message}`,
-    typeof code === 'string' ? code : undefined,
-  );
 }

@@ -116,7 +116,8 @@ export class WorkerCore {
       } else if (msg.t === 'recycle') {
         this.packer.recycle(msg.buffer);
         this.sealWaiting();
-      } else if (msg.t === 'files') this.restorer().setFiles(msg.files, msg.maxOpenFiles);
+      } else if (msg.t === 'files')
+        this.restorer().setFiles(msg.files, msg.maxOpenFiles, msg.direct);
       else if (msg.t === 'span') this.span(msg);
     }
   }

@@ -1,0 +1,99 @@
+import { closeSync, constants, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytesSeeded, tempDirs } from '../testing/repo-fixtures.js';
+import { O_DIRECT } from '../util/direct-io.js';
+import { FileWrites } from './file-writes.js';
+
+const dirs = tempDirs();
+afterEach(() => dirs.cleanup());
+
+const MiB = 1 << 20;
+
+/** Whether this directory's file system accepts direct I/O (most do on Linux; not every one). */
+function acceptsDirect(dir: string): boolean {
+  if (!O_DIRECT) return false;
+  const probe = join(dir, 'probe');
+  writeFileSync(probe, '');
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | O_DIRECT));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes `data` into a new file in pieces (given as [start, end) and split into several parts
+ * each), in the order given, and completes the file.
+ */
+async function writePieces(
+  writes: FileWrites,
+  data: Buffer,
+  pieces: Array<[number, number]>,
+  direct = true,
+): Promise<string> {
+  const path = join(await dirs.make(), 'target');
+  writeFileSync(path, '');
+  writes.setFiles([{ path, mode: 0o640, mtime: 1_600_000_000_000, finish: true }], 8, direct);
+  for (const [start, end] of pieces) {
+    const mid = start + Math.floor((end - start) / 3);
+    const parts = [data.subarray(start, mid), data.subarray(mid, end)];
+    writes.write(0, parts, start, -1);
+  }
+  writes.close(0, true);
+  return path;
+}
+
+// Unaligned pieces: a small head, a piece whose middle just reaches the direct minimum, a piece
+// larger than the staging buffer, written out of order (holes are filled later).
+const data = randomBytesSeeded(3 * MiB + 12_345, 7);
+const pieces: Array<[number, number]> = [
+  [2 * MiB + 999, data.length],
+  [0, 100],
+  [100, 100 + 4096 + 65_536 + 1],
+  [100 + 4096 + 65_536 + 1, 2 * MiB + 999],
+];
+
+describe('FileWrites', () => {
+  it('puts every byte where it belongs, the whole blocks of large writes with direct I/O', async () => {
+    const writes = new FileWrites();
+    const path = await writePieces(writes, data, pieces);
+    expect(readFileSync(path).equals(data)).toBe(true);
+    const st = statSync(path);
+    expect(st.mode & 0o777).toBe(0o640);
+    expect(st.mtimeMs).toBe(1_600_000_000_000);
+    if (acceptsDirect(join(path, '..'))) {
+      // Everything but the unaligned edges of each piece (at most 2 blocks per piece).
+      expect(writes.directBytes).toBeGreaterThan(data.length - pieces.length * 2 * 4096);
+      expect(writes.directBytes % 4096).toBe(0);
+    } else expect(writes.directBytes).toBe(0);
+  });
+
+  it('writes through the page cache where direct I/O is refused, or not asked for', async () => {
+    const opened: number[] = [];
+    const refusing = new FileWrites((path, flags) => {
+      opened.push(flags);
+      if (O_DIRECT && flags & O_DIRECT)
+        throw Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' });
+      return openSync(path, flags);
+    });
+    const path = await writePieces(refusing, data, pieces);
+    expect(readFileSync(path).equals(data)).toBe(true);
+    expect(refusing.directBytes).toBe(0);
+    // Refused once, never tried again.
+    expect(opened.filter((f) => O_DIRECT && f & O_DIRECT).length).toBeLessThanOrEqual(1);
+
+    const cachedOnly = new FileWrites();
+    const path2 = await writePieces(cachedOnly, data, pieces, false);
+    expect(readFileSync(path2).equals(data)).toBe(true);
+    expect(cachedOnly.directBytes).toBe(0);
+  });
+
+  it('reports any other failure to open as an I/O error naming the file', async () => {
+    const writes = new FileWrites();
+    const missing = join(await dirs.make(), 'gone');
+    writes.setFiles([{ path: missing, mode: 0o600, mtime: 0, finish: true }], 8, true);
+    expect(() => writes.write(0, [data.subarray(0, MiB)], 0, -1)).toThrow(/cannot open .*gone/);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { alignedBuffer, alignedInterior, DIRECT_ALIGN, sliceParts } from './direct-io.js';
+
+describe('alignedInterior', () => {
+  it('keeps the whole blocks inside a range, or nothing when they are fewer than asked', () => {
+    expect(alignedInterior(100, 3 * DIRECT_ALIGN + 5, 0)).toEqual([DIRECT_ALIGN, 3 * DIRECT_ALIGN]);
+    expect(alignedInterior(0, 2 * DIRECT_ALIGN, 0)).toEqual([0, 2 * DIRECT_ALIGN]);
+    expect(alignedInterior(100, 3 * DIRECT_ALIGN + 5, 3 * DIRECT_ALIGN)).toBeUndefined();
+    // Inside one block there is no whole block, whatever the minimum.
+    expect(alignedInterior(1, DIRECT_ALIGN - 1, 0)).toBeUndefined();
+    expect(alignedInterior(DIRECT_ALIGN + 1, 2 * DIRECT_ALIGN + 1, 0)).toBeUndefined();
+  });
+});
+
+describe('sliceParts', () => {
+  const parts = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fghi')];
+  const text = (from: number, to: number) => Buffer.concat(sliceParts(parts, from, to)).toString();
+
+  it('gives any byte range of the concatenation, across and inside parts', () => {
+    for (let from = 0; from <= 9; from++)
+      for (let to = from; to <= 9; to++) expect(text(from, to)).toBe('abcdefghi'.slice(from, to));
+    expect(text(4, Infinity)).toBe('efghi');
+    expect(sliceParts(parts, 9, Infinity)).toEqual([]);
+    expect(sliceParts(parts, 3, 5)).toHaveLength(1);
+  });
+
+  it('returns views, and leaves the parts it was given alone', () => {
+    const [view] = sliceParts(parts, 1, 2);
+    expect(view!.buffer).toBe(parts[0]!.buffer);
+    sliceParts(parts, 4, 7);
+    expect(parts.map(String)).toEqual(['abc', 'de', 'fghi']);
+  });
+});
+
+describe('alignedBuffer', () => {
+  it('is zero-filled and at least as large as asked', () => {
+    const buf = alignedBuffer(100_000)!;
+    expect(buf.length).toBeGreaterThanOrEqual(100_000);
+    expect(buf.length % DIRECT_ALIGN).toBe(0);
+    expect(buf.every((b) => b === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Direct I/O (`O_DIRECT`, Linux): writes that go from the process's memory to the device without
+ * passing through the page cache. The memory, the file offset and the length must all be
+ * multiples of the device's logical block size; 4096 covers every common device.
+ */
+import { constants } from 'node:fs';
+
+/** Alignment of memory, offsets and lengths of direct writes. */
+export const DIRECT_ALIGN = 4096;
+
+/** The open flag, or 0 where the platform has none (then nothing is written directly). */
+export const O_DIRECT: number = (constants as { O_DIRECT?: number }).O_DIRECT ?? 0;
+
+const WASM_PAGE = 65536;
+
+/** The part of the WebAssembly API used here (@types/node does not declare it). */
+type MemoryApi = new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+
+/**
+ * A zero-filled buffer of at least `bytes` bytes whose memory starts on a page boundary, or
+ * undefined where WebAssembly is unavailable (e.g. `node --jitless`). The memory of a WebAssembly
+ * instance is a mapping of its own, so it starts on a page (Node gives no other way to choose the
+ * alignment of a buffer).
+ */
+export function alignedBuffer(bytes: number): Buffer | undefined {
+  const Memory = (globalThis as { WebAssembly?: { Memory: MemoryApi } }).WebAssembly?.Memory;
+  if (!Memory) return undefined;
+  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+  return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+}
+
+/**
+ * The whole aligned blocks inside `[start, end)`, as `[from, to)`, or undefined when they add up
+ * to less than `min` bytes.
+ */
+export function alignedInterior(
+  start: number,
+  end: number,
+  min: number,
+): [number, number] | undefined {
+  const from = Math.ceil(start / DIRECT_ALIGN) * DIRECT_ALIGN;
+  const to = Math.floor(end / DIRECT_ALIGN) * DIRECT_ALIGN;
+  return to - from >= Math.max(min, DIRECT_ALIGN) ? [from, to] : undefined;
+}
+
+/** The bytes `[from, to)` of the concatenation of `parts`, as views of them (no copy). */
+export function sliceParts(parts: readonly Buffer[], from: number, to: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const part of parts) {
+    const end = at + part.length;
+    if (end > from && at < to)
+      out.push(part.subarray(Math.max(0, from - at), Math.min(part.length, to - at)));
+    at = end;
+    if (at >= to) break;
+  }
+  return out;
+}
