@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // One engine operation in its own process, so the bench can time it and read its peak RSS:
 //   node run-step.mjs init REPO | backup REPO DIR | restore REPO TARGET
-// For A/B runs of a restore: BENCH_DIRECT=0 writes through the page cache only (restore's
-// directWrites: false), BENCH_WORKERS=N sets its worker threads.
+// For A/B runs: BENCH_DIRECT=0 writes through the page cache only (the directWrites options of
+// LocalStorage and restore false), BENCH_WORKERS=N sets a restore's worker threads.
 // Prints one JSON line: the step's own result plus `seconds` (inside the process, after start-up)
 // and `cpuSeconds` / `maxRssBytes` (this process, worker threads included).
 import { LocalStorage, Repository, backup, restoreDirectory } from '../dist/index.js';
@@ -10,7 +10,8 @@ import { LocalStorage, Repository, backup, restoreDirectory } from '../dist/inde
 const PASSWORD = 'bench-password';
 
 const [step, repoDir, path] = process.argv.slice(2);
-const storage = new LocalStorage(repoDir);
+const direct = process.env.BENCH_DIRECT !== '0';
+const storage = new LocalStorage(repoDir, { directWrites: direct });
 const started = process.hrtime.bigint();
 let result;
 if (step === 'init') {
@@ -23,7 +24,7 @@ if (step === 'init') {
   if (step === 'backup') result = (await backup(repo, { directory: path })).stats;
   else
     result = await restoreDirectory(repo, 'latest', path, {
-      directWrites: process.env.BENCH_DIRECT !== '0',
+      directWrites: direct,
       workers: process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined,
     });
   await repo.close();

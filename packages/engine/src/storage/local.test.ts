@@ -1,10 +1,22 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineError, NotFoundError } from '../errors.js';
 import { describeStorageConformance, listAll } from '../testing/conformance.js';
+import { O_DIRECT } from '../util/direct-io.js';
+import { DIRECT_PUT_MIN, DirectPut } from './direct-put.js';
 import { LocalStorage } from './local.js';
 
 async function tempDir(): Promise<string> {
@@ -15,6 +27,27 @@ describeStorageConformance('LocalStorage', async () => {
   const dir = await tempDir();
   return {
     storage: new LocalStorage(path.join(dir, 'repo')),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+/** A direct writer whose file system refuses direct I/O (EINVAL, as Linux answers), counting tries. */
+function refusingDirectPut(): { direct: DirectPut; tries: () => number } {
+  let tries = 0;
+  const direct = new DirectPut(async (file, flags, mode) => {
+    if (O_DIRECT && flags & O_DIRECT) {
+      tries++;
+      throw Object.assign(new Error('EINVAL: invalid argument, open'), { code: 'EINVAL' });
+    }
+    return open(file, flags, mode);
+  });
+  return { direct, tries: () => tries };
+}
+
+describeStorageConformance('LocalStorage (direct I/O refused)', async () => {
+  const dir = await tempDir();
+  return {
+    storage: new LocalStorage(path.join(dir, 'repo'), { directPut: refusingDirectPut().direct }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -47,7 +80,9 @@ describe('LocalStorage specifics', () => {
   });
 
   it('leaves no temp files after puts', async () => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => s.put(`t/${i % 3}/k${i}`, Buffer.alloc(i))));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.put(`t/${i % 3}/k${i}`, Buffer.alloc(i))),
+    );
     const all = await readdir(root, { recursive: true });
     expect(all.filter((name) => name.includes('.tmp'))).toEqual([]);
   });
@@ -82,6 +117,45 @@ describe('LocalStorage specifics', () => {
     expect(await s.exists('busy/key')).toBe(false);
     expect((await s.get('config')).toString()).toBe('v1');
     expect(await listAll(s, '')).toEqual([{ key: 'config', size: 2 }]);
+  });
+
+  it('writes large objects with direct I/O, at their exact size, 0600, leaving no temp file', async () => {
+    const flags: number[] = [];
+    const direct = new DirectPut(async (file, f, mode) => {
+      flags.push(f);
+      return open(file, f, mode);
+    });
+    const d = new LocalStorage(root, { directPut: direct });
+    const data = Buffer.alloc(3 * DIRECT_PUT_MIN + 4099, 7);
+    data.write('first', 0);
+    data.write('last', data.length - 4);
+    await d.put('data/ab/pack', data);
+    await d.put('data/ab/small', Buffer.from('small'));
+    const file = path.join(root, 'data', 'ab', 'pack');
+    expect((await readFile(file)).equals(data)).toBe(true);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readdir(path.join(root, 'data', 'ab'))).sort()).toEqual(['pack', 'small']);
+    // Opened for direct I/O once: for the large object only (where the platform has it).
+    expect(flags.filter((f) => O_DIRECT && f & O_DIRECT)).toHaveLength(O_DIRECT ? 1 : 0);
+  });
+
+  it('writes through the page cache where direct I/O is refused, and stops trying', async () => {
+    const { direct, tries } = refusingDirectPut();
+    const d = new LocalStorage(root, { directPut: direct });
+    const data = Buffer.alloc(DIRECT_PUT_MIN + 1, 3);
+    await d.put('p/1', data);
+    await d.put('p/2', data);
+    expect((await d.get('p/1')).equals(data)).toBe(true);
+    expect((await d.get('p/2')).equals(data)).toBe(true);
+    expect(tries()).toBe(O_DIRECT ? 1 : 0);
+    expect((await readdir(path.join(root, 'p'))).sort()).toEqual(['1', '2']);
+  });
+
+  it('a failed large put leaves no object and no temp file', async () => {
+    await mkdir(path.join(root, 'busy', 'key', 'sub'), { recursive: true });
+    const big = Buffer.alloc(2 * DIRECT_PUT_MIN + 1, 1);
+    await expect(s.put('busy/key', big)).rejects.toBeInstanceOf(EngineError);
+    expect(await readdir(path.join(root, 'busy'))).toEqual(['key']);
   });
 
   it('never writes outside the root', async () => {

@@ -5,6 +5,7 @@
  * - `put` is atomic and durable: the bytes go to a temp file in the target's directory
  *   (`.tmp~<random>`, a name no key can have), which is fsynced, renamed over the key, and the
  *   directory is fsynced. A crash leaves at most a stray temp file, which `list` never shows.
+ *   Large objects (packs) are written with direct I/O, bypassing the page cache (direct-put.ts).
  * - Files are created `0600` and directories `0700` (subject to the umask): a repository holds
  *   encrypted backups of secrets, and nobody else needs to read it.
  * - `list` walks the tree and yields regular files whose names are valid key segments; temp
@@ -17,6 +18,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError, NotFoundError } from '../errors.js';
+import { DirectPut, DirectRefused } from './direct-put.js';
 import { assertValidKey } from './keys.js';
 import {
   assertValidPrefix,
@@ -46,10 +48,17 @@ export class LocalStorage implements Storage {
   /** Absolute path of the root directory. */
   readonly root: string;
 
-  constructor(rootDir: string) {
+  private readonly direct?: DirectPut;
+
+  /**
+   * `directWrites`: write large objects with direct I/O where possible (default true);
+   * `directPut` (for tests): the writer that does it.
+   */
+  constructor(rootDir: string, options: { directWrites?: boolean; directPut?: DirectPut } = {}) {
     if (!rootDir) throw new EngineError('EUSAGE', 'local storage needs a directory path');
     this.root = path.resolve(rootDir);
     this.location = this.root;
+    if (options.directWrites ?? true) this.direct = options.directPut ?? new DirectPut();
   }
 
   async get(key: string, range?: ByteRange): Promise<Buffer> {
@@ -89,8 +98,7 @@ export class LocalStorage implements Storage {
     let fh: FileHandle | undefined;
     try {
       await this.ensureDir(dir);
-      fh = await open(tmp, 'wx', FILE_MODE);
-      await fh.writeFile(data);
+      fh = await this.writeTemp(tmp, data);
       await fh.sync();
       await fh.close();
       fh = undefined;
@@ -100,6 +108,29 @@ export class LocalStorage implements Storage {
       await fh?.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       throw this.wrap(err, 'write', key);
+    }
+  }
+
+  /**
+   * Creates the temp file `tmp` holding `data` and returns it open (unsynced): large objects
+   * are written with direct I/O where the file system allows it.
+   */
+  private async writeTemp(tmp: string, data: Buffer | Uint8Array): Promise<FileHandle> {
+    if (this.direct?.wants(data.length)) {
+      try {
+        return await this.direct.create(tmp, data, FILE_MODE);
+      } catch (err) {
+        if (!(err instanceof DirectRefused)) throw err;
+        await unlink(tmp).catch(() => {});
+      }
+    }
+    const fh = await open(tmp, 'wx', FILE_MODE);
+    try {
+      await fh.writeFile(data);
+      return fh;
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
     }
   }
 

@@ -96,6 +96,8 @@ export function describeStorageConformance(
         ['0 bytes', 0],
         ['1 byte', 1],
         ['1 MiB', MiB],
+        // Not a whole number of 4 KiB blocks: a backend writing blocks must not pad the object.
+        ['2 MiB + 4099 bytes', 2 * MiB + 4099],
       ] as const) {
         it(label, async () => {
           const data = randomBytes(size);
