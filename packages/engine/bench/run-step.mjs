@@ -5,7 +5,13 @@
 // LocalStorage and restore false), BENCH_WORKERS=N sets a restore's worker threads.
 // Prints one JSON line: the step's own result plus `seconds` (inside the process, after start-up)
 // and `cpuSeconds` / `maxRssBytes` (this process, worker threads included).
-import { LocalStorage, Repository, backup, restoreDirectory } from '../dist/index.js';
+import {
+  LocalStorage,
+  Repository,
+  backup,
+  restoreDirectory,
+  startBackupScan,
+} from '../dist/index.js';
 
 const PASSWORD = 'bench-password';
 
@@ -19,9 +25,11 @@ if (step === 'init') {
   await repo.close();
   result = { id: repo.id };
 } else if (step === 'backup' || step === 'restore') {
-  // As the CLI's data commands do: worker threads start while the password is checked.
+  // As the CLI's data commands do: worker threads start, and a backup's progress scan runs, while
+  // the password is checked.
+  const scan = step === 'backup' ? startBackupScan(path) : undefined;
   const repo = await Repository.open(storage, PASSWORD, { prestartWorkers: true });
-  if (step === 'backup') result = (await backup(repo, { directory: path })).stats;
+  if (step === 'backup') result = (await backup(repo, { directory: path }, { scan })).stats;
   else
     result = await restoreDirectory(repo, 'latest', path, {
       directWrites: direct,

@@ -50,6 +50,28 @@ export interface BackupOptions {
   saver?: SaverOptions;
   /** Files being read at once (default 64; small files need many in flight to keep workers busy). */
   fileConcurrency?: number;
+  /**
+   * The progress scan of `source.directory`, started early with startBackupScan; the backup
+   * takes it over (a scan of another directory is stopped and not used).
+   */
+  scan?: BackupScan;
+}
+
+/** A progress scan started ahead of its backup (startBackupScan). */
+export interface BackupScan {
+  /** Ends the scan; for when no backup takes it over. */
+  stop(): void;
+}
+
+/**
+ * Starts the progress scan of a directory backup before the backup itself — e.g. while the
+ * repository opens, whose key derivation leaves this thread idle for a while. Pass it to `backup`
+ * as `options.scan`, or stop it if no backup follows.
+ */
+export function startBackupScan(directory: string, signal?: AbortSignal): BackupScan {
+  const scan = new ScanAhead({ filesTotal: 0, bytesTotal: 0 }, signal);
+  void scan.start(resolve(directory));
+  return scan;
 }
 
 export async function backup(
@@ -60,7 +82,11 @@ export async function backup(
   if (!source.directory && !source.documents && !source.streams?.length) {
     throw new UsageError('nothing to back up: give a directory, documents or streams');
   }
-  return withRepoLock(repo, 'shared', () => runBackup(repo, source, options));
+  try {
+    return await withRepoLock(repo, 'shared', () => runBackup(repo, source, options));
+  } finally {
+    options.scan?.stop();
+  }
 }
 
 async function runBackup(
@@ -146,7 +172,7 @@ class BackupRun {
   readonly warnings: string[] = [];
   private readonly fileSlots: Semaphore;
   /** The progress scan, which keeps what it read for the walk. */
-  private readonly scan: ScanAhead;
+  private scan: ScanAhead;
 
   constructor(
     private readonly repo: Repository,
@@ -156,6 +182,14 @@ class BackupRun {
   ) {
     this.fileSlots = new Semaphore(options.fileConcurrency ?? 64);
     this.scan = new ScanAhead(progress, options.signal);
+  }
+
+  /** The scan of `dir`: the one started early if it is of `dir`, else a new one. */
+  private scanOf(dir: string): ScanAhead {
+    const early = this.options.scan;
+    if (!(early instanceof ScanAhead) || early.root !== dir) return this.scan;
+    early.reportTo(this.progress);
+    return early;
   }
 
   /** The first error of a file or tree being saved behind the walk: the walk stops at it. */
@@ -179,7 +213,8 @@ class BackupRun {
       );
     });
     if (!st.isDirectory()) throw new UsageError(`${dir} is not a directory`);
-    void this.scan.run(dir);
+    this.scan = this.scanOf(dir);
+    void this.scan.start(dir);
     return (await this.walkDir(dir, parentTree)).tree;
   }
 

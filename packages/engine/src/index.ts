@@ -6,7 +6,15 @@ export { Repository, type InitOptions, type OpenOptions } from './repository.js'
 export type { KeyInfo } from './keys.js';
 export type { RepoContext } from './context.js';
 export { DEFAULT_CHUNKER } from './chunker.js';
-export { backup, type BackupOptions, type BackupSource, type NamedDocument, type NamedStream } from './backup.js';
+export {
+  backup,
+  startBackupScan,
+  type BackupOptions,
+  type BackupScan,
+  type BackupSource,
+  type NamedDocument,
+  type NamedStream,
+} from './backup.js';
 export {
   restoreDirectory,
   restoreItemStream,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backup } from './backup.js';
+import { backup, startBackupScan } from './backup.js';
 import { ScanAhead } from './scan-ahead.js';
 import { initTestRepo, tempDirs } from './testing/repo-fixtures.js';
 
@@ -63,5 +63,54 @@ describe('ScanAhead', () => {
     expect(snap.stats.filesTotal).toBe(4);
     expect(snap.stats.dirsTotal).toBe(6);
     expect(readdir).not.toHaveBeenCalled();
+  });
+
+  it('starts once, hands its counts over to the totals it reports to, and stops when told', async () => {
+    const root = await tree();
+    const scan = new ScanAhead({ filesTotal: 0, bytesTotal: 0 });
+    const done = scan.start(root);
+    expect(scan.start(join(root, 'a'))).toBe(done);
+    expect(scan.root).toBe(root);
+    await done;
+    const progress = { filesTotal: -1, bytesTotal: -1 };
+    scan.reportTo(progress);
+    expect(progress).toEqual({ filesTotal: 4, bytesTotal: 26 });
+
+    const stopped = new ScanAhead({ filesTotal: 0, bytesTotal: 0 });
+    stopped.stop();
+    await stopped.start(root);
+    expect(stopped.takeListing(root)).toBeUndefined();
+  });
+
+  it('started before the backup (while the repository opens), is taken over by it', async () => {
+    const root = await tree();
+    const early = startBackupScan(root);
+    const repo = await initTestRepo();
+    vi.mocked(readdir).mockClear();
+    const totals: number[] = [];
+    const snap = await backup(
+      repo,
+      { directory: root },
+      { saver: { workers: 0 }, scan: early, onProgress: (p) => totals.push(p.filesTotal) },
+    );
+    expect(snap.stats.filesTotal).toBe(4);
+    expect(totals.at(-1)).toBe(4);
+    expect(readdir).not.toHaveBeenCalled();
+    // The walk took what the early scan read.
+    expect((early as ScanAhead).takeListing(root)).toBeUndefined();
+    // The same tree as a backup without an early scan.
+    const again = await backup(repo, { directory: root }, { saver: { workers: 0 }, parent: false });
+    expect(again.tree).toBe(snap.tree);
+  });
+
+  it('is not used for another directory than the one backed up, and is stopped', async () => {
+    const root = await tree();
+    const other = await tree();
+    const early = startBackupScan(other);
+    const repo = await initTestRepo();
+    const snap = await backup(repo, { directory: root }, { saver: { workers: 0 }, scan: early });
+    expect(snap.stats.filesTotal).toBe(4);
+    // Nothing of the early scan was taken.
+    expect((early as ScanAhead).takeListing(other)).toBeDefined();
   });
 });

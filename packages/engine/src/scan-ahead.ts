@@ -4,7 +4,8 @@
  * totals early. What it read — each directory's names and each entry's lstat — it keeps for the
  * walk behind it, up to `limit` entries at a time, so the walk lists and stats nothing twice.
  * Synchronous metadata calls (cheap on a local or cached file system), with a yield every few
- * hundred entries.
+ * hundred entries. It can start before the backup does (startBackupScan, backup.ts), counting
+ * into totals of its own until the backup's progress takes them over (`reportTo`).
  */
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -17,18 +18,43 @@ export interface ScanTotals {
 export class ScanAhead {
   private readonly listings = new Map<string, string[]>();
   private readonly stats = new Map<string, Stats>();
+  private started?: { root: string; done: Promise<void> };
+  private stopped = false;
 
   constructor(
-    private readonly totals: ScanTotals,
+    private totals: ScanTotals,
     private readonly signal?: AbortSignal,
     private readonly limit = 16_384,
   ) {}
+
+  /** The directory the scan was started on, if it was. */
+  get root(): string | undefined {
+    return this.started?.root;
+  }
+
+  /** Starts the scan of `root` unless it was started already; resolves when it ends. */
+  start(root: string): Promise<void> {
+    this.started ??= { root, done: this.run(root) };
+    return this.started.done;
+  }
+
+  /** From now on the scan counts into `totals`, which take over what it counted so far. */
+  reportTo(totals: ScanTotals): void {
+    totals.filesTotal = this.totals.filesTotal;
+    totals.bytesTotal = this.totals.bytesTotal;
+    this.totals = totals;
+  }
+
+  /** Ends the scan at its next step. */
+  stop(): void {
+    this.stopped = true;
+  }
 
   async run(root: string): Promise<void> {
     // Directories still to list, the next one last.
     const stack = [root];
     let sinceYield = 0;
-    while (stack.length && !this.signal?.aborted) {
+    while (stack.length && !this.stopped && !this.signal?.aborted) {
       const dir = stack.pop()!;
       let names: string[];
       try {

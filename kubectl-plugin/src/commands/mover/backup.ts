@@ -1,7 +1,7 @@
 /** `kubectl backup mover backup PATH [--tag k=v]…`: one snapshot of a directory; prints its id. */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { backup, type Snapshot } from '@kubectl-backup/engine';
+import { backup, startBackupScan, type Snapshot } from '@kubectl-backup/engine';
 import type { Command } from 'commander';
 import { usageError } from '../../output/errors.js';
 import { writeJson } from '../../output/json.js';
@@ -48,29 +48,33 @@ async function runMoverBackup(
 ): Promise<void> {
   const source = path.resolve(session.io.cwd, dir);
   await assertDirectory(source);
-  const snapshot = await session.withRepo(cmd, { ...MOVER_OPEN, host: opts.host }, (repo) =>
-    session.audited(
-      repo,
-      'snapshot.create',
-      () =>
-        withProgress(session.io, { json: opts.json, live: false }, (onProgress) =>
-          backup(
-            repo,
-            { directory: source },
-            { tags: opts.tag, onProgress, signal: session.io.signal },
+  // The tree is scanned (for progress totals) while the repository opens and checks the password.
+  const scan = startBackupScan(source, session.io.signal);
+  const snapshot = await session
+    .withRepo(cmd, { ...MOVER_OPEN, host: opts.host }, (repo) =>
+      session.audited(
+        repo,
+        'snapshot.create',
+        () =>
+          withProgress(session.io, { json: opts.json, live: false }, (onProgress) =>
+            backup(
+              repo,
+              { directory: source },
+              { tags: opts.tag, onProgress, signal: session.io.signal, scan },
+            ),
           ),
-        ),
-      (s) => ({
-        target: s.id,
-        details: {
-          paths: s.paths,
-          tags: s.tags,
-          bytesTotal: s.stats.bytesTotal,
-          bytesAdded: s.stats.bytesAdded,
-        },
-      }),
-    ),
-  );
+        (s) => ({
+          target: s.id,
+          details: {
+            paths: s.paths,
+            tags: s.tags,
+            bytesTotal: s.stats.bytesTotal,
+            bytesAdded: s.stats.bytesAdded,
+          },
+        }),
+      ),
+    )
+    .finally(() => scan.stop());
   if (opts.json) return writeJson(session.io.stdout, snapshotResult(snapshot));
   for (const w of snapshot.warnings ?? []) session.io.stderr.write(`warning: ${w}\n`);
   session.io.stdout.write(`${snapshot.id}\n`);
