@@ -122,8 +122,9 @@ describe('LocalStorage specifics', () => {
   it('writes large objects with direct I/O, at their exact size, 0600, leaving no temp file', async () => {
     const flags: number[] = [];
     const direct = new DirectPut(async (file, f, mode) => {
+      const fh = await open(file, f, mode);
       flags.push(f);
-      return open(file, f, mode);
+      return fh;
     });
     const d = new LocalStorage(root, { directPut: direct });
     const data = Buffer.alloc(3 * DIRECT_PUT_MIN + 4099, 7);

@@ -97,8 +97,12 @@ export class LocalStorage implements Storage {
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let fh: FileHandle | undefined;
     try {
-      await this.ensureDir(dir);
-      fh = await this.writeTemp(tmp, data);
+      fh = await this.writeTemp(tmp, data).catch(async (err: unknown) => {
+        // Directories are made when a put first needs them, not checked before every put.
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        await this.ensureDir(dir);
+        return this.writeTemp(tmp, data);
+      });
       await fh.sync();
       await fh.close();
       fh = undefined;
