@@ -1,4 +1,12 @@
-import { closeSync, constants, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  openSync,
+  readFileSync,
+  statSync,
+  write as fsWrite,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytesSeeded, tempDirs } from '../testing/repo-fixtures.js';
@@ -39,9 +47,9 @@ async function writePieces(
   for (const [start, end] of pieces) {
     const mid = start + Math.floor((end - start) / 3);
     const parts = [data.subarray(start, mid), data.subarray(mid, end)];
-    writes.write(0, parts, start, -1);
+    await writes.write(0, parts, start, -1);
   }
-  writes.close(0, true);
+  await writes.close(0, true);
   return path;
 }
 
@@ -94,6 +102,58 @@ describe('FileWrites', () => {
     const writes = new FileWrites();
     const missing = join(await dirs.make(), 'gone');
     writes.setFiles([{ path: missing, mode: 0o600, mtime: 0, finish: true }], 8, true);
-    expect(() => writes.write(0, [data.subarray(0, MiB)], 0, -1)).toThrow(/cannot open .*gone/);
+    await expect(writes.write(0, [data.subarray(0, MiB)], 0, -1)).rejects.toThrow(
+      /cannot open .*gone/,
+    );
+  });
+
+  it('copies what it writes directly: the caller may reuse its buffers at once', async () => {
+    const writes = new FileWrites();
+    const path = join(await dirs.make(), 'target');
+    writeFileSync(path, '');
+    writes.setFiles([{ path, mode: 0o600, mtime: 0, finish: false }], 8, true);
+    const scratch = Buffer.from(data.subarray(0, 3 * MiB));
+    await writes.write(0, [scratch], 0, -1);
+    scratch.fill(0);
+    await writes.settle();
+    await writes.close(0, false);
+    expect(readFileSync(path).equals(data.subarray(0, 3 * MiB))).toBe(true);
+  });
+
+  /** A FileWrites whose direct writes complete through `complete` (instead of the device). */
+  const scripted = (
+    complete: (length: number) => { err?: NodeJS.ErrnoException; written?: number },
+  ) =>
+    new FileWrites(openSync, (fd, buf, length, position, done) => {
+      const { err, written } = complete(length);
+      if (err) return setImmediate(() => done(err, 0));
+      // Writes only part, for real; the rest is the writer's to handle.
+      const n = written ?? length;
+      fsWrite(fd, buf, 0, n, position, (e, w) => done(e, w));
+    });
+
+  it('writes the rest through the page cache when a direct write is refused or comes back short', async () => {
+    const einval = Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' });
+    const refused = scripted(() => ({ err: einval }));
+    expect(readFileSync(await writePieces(refused, data, pieces)).equals(data)).toBe(true);
+    expect(refused.directBytes).toBe(0);
+
+    const short = scripted((length) => ({ written: Math.min(length, 8192) }));
+    expect(readFileSync(await writePieces(short, data, pieces)).equals(data)).toBe(true);
+    if (O_DIRECT) expect(short.directBytes).toBeGreaterThan(0);
+  });
+
+  it('reports a failed direct write as an I/O error naming the file, and loses track of nothing', async () => {
+    const eio = Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    const failing = scripted(() => ({ err: eio }));
+    const path = join(await dirs.make(), 'target');
+    writeFileSync(path, '');
+    failing.setFiles([{ path, mode: 0o600, mtime: 0, finish: true }], 8, true);
+    await failing.write(0, [data.subarray(0, 2 * MiB)], 0, -1);
+    if (!O_DIRECT) return;
+    await expect(failing.settle()).rejects.toThrow(/cannot write .*target: EIO/);
+    failing.closeAll();
+    // The next restore's writes are not refused for the old failure.
+    await failing.settle();
   });
 });

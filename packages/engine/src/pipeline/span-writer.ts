@@ -51,8 +51,11 @@ export class SpanWriter {
     return this.out.directBytes;
   }
 
-  /** Restores the blobs of one span; returns the bytes written (every placement counted). */
-  write(req: SpanRequest): number {
+  /**
+   * Restores the blobs of one span; resolves with the bytes written (every placement counted)
+   * once every write is done. One span at a time.
+   */
+  async write(req: SpanRequest): Promise<number> {
     const span = req.data ?? this.readSpan(req);
     // Placements left in this span per file: a file is closed (and completed) after its last.
     const left = new Map<number, number>();
@@ -71,7 +74,7 @@ export class SpanWriter {
           this.runStart + this.runLength !== offset ||
           this.runLength + blob.plain > RUN_BYTES
         ) {
-          this.flushRun();
+          await this.flushRun();
           this.runFile = file;
           this.runStart = offset;
         }
@@ -82,15 +85,18 @@ export class SpanWriter {
         // Further places of the same blob (duplicate content) are written from the run.
         for (let p = 2; p < blob.places.length; p += 2) {
           const other = blob.places[p]!;
-          this.writeAt(other, [plain], blob.places[p + 1]!);
-          this.placed(other, left);
+          await this.writeAt(other, [plain], blob.places[p + 1]!);
+          await this.placed(other, left);
         }
-        this.placed(file, left);
+        await this.placed(file, left);
       }
-      this.flushRun();
+      await this.flushRun();
+      await this.out.settle();
     } finally {
       this.runFile = -1;
       this.resetRun();
+      // After a failure, writes still in flight finish before their descriptors close.
+      await this.out.settle().catch(() => {});
       this.out.closeAll();
     }
     return bytes;
@@ -151,8 +157,8 @@ export class SpanWriter {
     return this.unpacked.subarray(at, at + length);
   }
 
-  private flushRun(): void {
-    if (this.runLength) this.writeAt(this.runFile, this.run, this.runStart);
+  private async flushRun(): Promise<void> {
+    if (this.runLength) await this.writeAt(this.runFile, this.run, this.runStart);
     this.resetRun();
   }
 
@@ -162,19 +168,19 @@ export class SpanWriter {
     this.unpackedLength = 0;
   }
 
-  private writeAt(file: number, parts: Buffer[], position: number): void {
-    this.out.write(file, parts, position, this.runFile);
+  private writeAt(file: number, parts: Buffer[], position: number): Promise<void> {
+    return this.out.write(file, parts, position, this.runFile);
   }
 
   /**
    * One more placement of `file` written: after its last one here, the file is closed — and
    * completed if it is this worker's to finish (then every blob of the file was in this span).
    */
-  private placed(file: number, left: Map<number, number>): void {
+  private async placed(file: number, left: Map<number, number>): Promise<void> {
     const n = left.get(file)! - 1;
     left.set(file, n);
     if (n > 0) return;
-    if (this.runFile === file) this.flushRun();
-    this.out.close(file, this.files[file]!.finish);
+    if (this.runFile === file) await this.flushRun();
+    await this.out.close(file, this.files[file]!.finish);
   }
 }

@@ -74,6 +74,8 @@ export class WorkerCore {
   private readonly packer: PackWriter;
   private readonly packSize: number;
   private spanWriter?: SpanWriter;
+  /** Restore work, one message after another (a span's writes finish before the next starts). */
+  private restoring: Promise<unknown> = Promise.resolve();
   /** New chunks to seal once a pack buffer is at hand. */
   private waitingStores: string[] = [];
   private flushRequested = false;
@@ -116,9 +118,10 @@ export class WorkerCore {
       } else if (msg.t === 'recycle') {
         this.packer.recycle(msg.buffer);
         this.sealWaiting();
-      } else if (msg.t === 'files')
-        this.restorer().setFiles(msg.files, msg.maxOpenFiles, msg.direct);
-      else if (msg.t === 'span') this.span(msg);
+      } else if (msg.t === 'files') {
+        const { files, maxOpenFiles, direct } = msg;
+        this.queueRestore(() => this.restorer().setFiles(files, maxOpenFiles, direct));
+      } else if (msg.t === 'span') this.queueRestore(() => this.span(msg));
     }
   }
 
@@ -126,10 +129,19 @@ export class WorkerCore {
     this.closed = true;
   }
 
-  /** Restores one span (restore work); answers with its bytes or its error. */
-  private span(req: SpanRequest): void {
+  /** Runs restore work after the work queued before it; a failure is reported as an error. */
+  private queueRestore(work: () => unknown): void {
+    this.restoring = this.restoring
+      .then(work)
+      .catch((err: unknown) =>
+        this.send({ msg: { t: 'error', message: (err as Error).message }, transfer: [] }),
+      );
+  }
+
+  /** Restores one span (restore work); answers with its bytes or its error. Never rejects. */
+  private async span(req: SpanRequest): Promise<void> {
     try {
-      const bytes = this.restorer().write(req);
+      const bytes = await this.restorer().write(req);
       this.send({ msg: { t: 'span', req: req.req, bytes }, transfer: [] });
     } catch (err) {
       const { message, code } = err as { message: string; code?: unknown };
