@@ -145,6 +145,8 @@ async function runBackup(
   } catch (err) {
     await saver.abort();
     throw err;
+  } finally {
+    run.stopScans();
   }
 }
 
@@ -184,12 +186,21 @@ class BackupRun {
     this.scan = new ScanAhead(progress, options.signal);
   }
 
-  /** The scan of `dir`: the one started early if it is of `dir`, else a new one. */
+  /** The scan of `dir`: the one started early if it is of `dir` (another one is stopped). */
   private scanOf(dir: string): ScanAhead {
     const early = this.options.scan;
-    if (!(early instanceof ScanAhead) || early.root !== dir) return this.scan;
+    if (!(early instanceof ScanAhead) || early.root !== dir) {
+      early?.stop();
+      return this.scan;
+    }
     early.reportTo(this.progress);
     return early;
+  }
+
+  /** Ends the progress scan (and an early one not taken over). */
+  stopScans(): void {
+    this.scan.stop();
+    this.options.scan?.stop();
   }
 
   /** The first error of a file or tree being saved behind the walk: the walk stops at it. */

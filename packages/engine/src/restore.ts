@@ -41,7 +41,10 @@ export interface RestoreOptions {
   concurrency?: number;
   /** Worker threads (default: one per CPU, at most 4; 0 restores on this thread). */
   workers?: number;
-  /** Files a worker keeps open at once (default 128). */
+  /**
+   * Descriptors a worker keeps open at once (default 128); a file written with direct I/O takes
+   * two.
+   */
   maxOpenFiles?: number;
   /**
    * Write the whole 4 KiB blocks of large writes with direct I/O, bypassing the page cache

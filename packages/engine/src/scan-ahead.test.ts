@@ -110,7 +110,25 @@ describe('ScanAhead', () => {
     const repo = await initTestRepo();
     const snap = await backup(repo, { directory: root }, { saver: { workers: 0 }, scan: early });
     expect(snap.stats.filesTotal).toBe(4);
-    // Nothing of the early scan was taken.
+    // Nothing of the early scan was taken, and it was stopped.
     expect((early as ScanAhead).takeListing(other)).toBeDefined();
+    expect((early as ScanAhead).stopped).toBe(true);
+  });
+
+  it('stops the scans of a backup that fails', async () => {
+    const root = await tree();
+    const early = startBackupScan(root);
+    const repo = await initTestRepo();
+    const failing = {
+      name: 'bad',
+      stream: (async function* () {
+        yield Buffer.from('x');
+        throw new Error('stream broke');
+      })(),
+    };
+    await expect(
+      backup(repo, { directory: root, streams: [failing] }, { saver: { workers: 0 }, scan: early }),
+    ).rejects.toThrow(/stream broke/);
+    expect((early as ScanAhead).stopped).toBe(true);
   });
 });

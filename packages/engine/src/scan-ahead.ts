@@ -19,7 +19,7 @@ export class ScanAhead {
   private readonly listings = new Map<string, string[]>();
   private readonly stats = new Map<string, Stats>();
   private started?: { root: string; done: Promise<void> };
-  private stopped = false;
+  private halted = false;
 
   constructor(
     private totals: ScanTotals,
@@ -47,14 +47,19 @@ export class ScanAhead {
 
   /** Ends the scan at its next step. */
   stop(): void {
-    this.stopped = true;
+    this.halted = true;
+  }
+
+  /** Whether `stop` was called. */
+  get stopped(): boolean {
+    return this.halted;
   }
 
   async run(root: string): Promise<void> {
     // Directories still to list, the next one last.
     const stack = [root];
     let sinceYield = 0;
-    while (stack.length && !this.stopped && !this.signal?.aborted) {
+    while (stack.length && !this.halted && !this.signal?.aborted) {
       const dir = stack.pop()!;
       let names: string[];
       try {
@@ -81,6 +86,7 @@ export class ScanAhead {
         if (++sinceYield >= 256) {
           sinceYield = 0;
           await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.halted || this.signal?.aborted) return;
         }
       }
       for (let k = subdirs.length - 1; k >= 0; k--) stack.push(subdirs[k]!);

@@ -49,7 +49,9 @@ async function writePieces(
     const parts = [data.subarray(start, mid), data.subarray(mid, end)];
     await writes.write(0, parts, start, -1);
   }
-  await writes.close(0, true);
+  // Closed with writes in flight: the last to complete sets mode and times and closes it.
+  writes.close(0, true);
+  await writes.settle();
   return path;
 }
 
@@ -98,13 +100,30 @@ describe('FileWrites', () => {
     expect(cachedOnly.directBytes).toBe(0);
   });
 
-  it('reports any other failure to open as an I/O error naming the file', async () => {
+  it('reports any other failure to open as an I/O error naming the file, and keeps working', async () => {
     const writes = new FileWrites();
-    const missing = join(await dirs.make(), 'gone');
-    writes.setFiles([{ path: missing, mode: 0o600, mtime: 0, finish: true }], 8, true);
-    await expect(writes.write(0, [data.subarray(0, MiB)], 0, -1)).rejects.toThrow(
-      /cannot open .*gone/,
+    const dir = await dirs.make();
+    const [missing, present] = [join(dir, 'gone'), join(dir, 'here')];
+    writeFileSync(present, '');
+    writes.setFiles(
+      [missing, missing, missing, present].map((path) => ({
+        path,
+        mode: 0o600,
+        mtime: 0,
+        finish: false,
+      })),
+      8,
+      true,
     );
+    // More failures than there are aligned buffers: none of them may keep one.
+    for (const file of [0, 1, 2])
+      await expect(writes.write(file, [data.subarray(0, MiB)], 0, -1)).rejects.toThrow(
+        /cannot open .*gone/,
+      );
+    await writes.write(3, [data.subarray(0, 2 * MiB)], 0, -1);
+    writes.close(3, false);
+    await writes.settle();
+    expect(readFileSync(present).equals(data.subarray(0, 2 * MiB))).toBe(true);
   });
 
   it('copies what it writes directly: the caller may reuse its buffers at once', async () => {
@@ -115,8 +134,8 @@ describe('FileWrites', () => {
     const scratch = Buffer.from(data.subarray(0, 3 * MiB));
     await writes.write(0, [scratch], 0, -1);
     scratch.fill(0);
+    writes.close(0, false);
     await writes.settle();
-    await writes.close(0, false);
     expect(readFileSync(path).equals(data.subarray(0, 3 * MiB))).toBe(true);
   });
 

@@ -10,7 +10,8 @@
  * byte once and never reads it back, so caching it only costs: every page of cache taken is
  * memory the kernel must find, zero and later write back and reclaim (on a VM, memory that may
  * first have to come back from the host), and in a container it counts against the memory limit.
- * A direct write and a cached one never share a page, so the kernel keeps both coherent. Where
+ * A direct write and a cached one never share a page (the direct part is cut at the kernel's page
+ * size, which is more than 4 KiB on some kernels), so the kernel keeps both coherent. Where
  * direct I/O is refused (a file system without it), every write goes through the page cache.
  *
  * The cost: a restore ends when its data is on the device, where a cached one ends while the
@@ -29,12 +30,21 @@ import {
   write as fsWrite,
   writevSync,
 } from 'node:fs';
-import { alignedBuffer, alignedInterior, O_DIRECT, sliceParts } from '../util/direct-io.js';
+import {
+  alignedBuffer,
+  alignedInterior,
+  DIRECT_ALIGN,
+  O_DIRECT,
+  PAGE_SIZE,
+  sliceParts,
+} from '../util/direct-io.js';
 import type { RestoreFile } from './protocol.js';
 
 const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_NOFOLLOW;
 /** Aligned bytes below which a write goes through the page cache whole. */
 const DIRECT_MIN = 64 << 10;
+/** Where direct parts are cut: whole pages, never shared with a cached write. */
+const DIRECT_CUT = Math.max(DIRECT_ALIGN, PAGE_SIZE);
 /** Size of the aligned buffers direct writes are copied into, and how many there are. */
 const STAGING_BYTES = 1 << 20;
 const STAGING_BUFFERS = 2;
@@ -49,11 +59,15 @@ export class RestoreIoError extends Error {
   }
 }
 
-/** The descriptors of one open file (-1 = not open), and its direct writes in flight. */
+/**
+ * The descriptors of one open file (-1 = not open), its direct writes in flight, and, once it
+ * was closed with writes in flight, what its last write completes.
+ */
 interface Handles {
   cached: number;
   direct: number;
   pending: number;
+  closing?: { file: number; finish: boolean };
 }
 
 type Opener = (path: string, flags: number) => number;
@@ -114,7 +128,9 @@ export class FileWrites {
     this.throwFailure();
     let length = 0;
     for (const p of parts) length += p.length;
-    const cut = this.direct ? alignedInterior(position, position + length, DIRECT_MIN) : undefined;
+    const cut = this.direct
+      ? alignedInterior(position, position + length, DIRECT_MIN, DIRECT_CUT)
+      : undefined;
     if (cut) {
       const [from, to] = cut;
       const rel = (at: number) => at - position;
@@ -133,13 +149,18 @@ export class FileWrites {
    * Closes a file once its writes are done; sets its mode and times first if `finish` (after
    * its last write).
    */
-  async close(file: number, finish: boolean): Promise<void> {
+  close(file: number, finish: boolean): void {
     const h = this.open.get(file);
     if (!h) return;
-    while (h.pending) await this.completion();
     this.open.delete(file);
+    // With writes in flight, the last one to complete closes it (settle waits for that).
+    if (h.pending) h.closing = { file, finish };
+    else this.finishClose(h, file, finish);
+  }
+
+  /** Sets mode and times if `finish`, and closes the descriptors. */
+  private finishClose(h: Handles, file: number, finish: boolean): void {
     try {
-      this.throwFailure();
       if (finish) {
         const { mode, mtime } = this.files[file]!;
         const fd = h.cached >= 0 ? h.cached : h.direct;
@@ -147,7 +168,6 @@ export class FileWrites {
         futimesSync(fd, mtime / 1000, mtime / 1000);
       }
     } catch (err) {
-      if (err instanceof RestoreIoError) throw err;
       throw ioError(err, `cannot set mode and times of ${this.files[file]!.path}`);
     } finally {
       this.closeHandles(h);
@@ -191,8 +211,14 @@ export class FileWrites {
     keepOpen: number,
   ): Promise<boolean> {
     const first = await this.takeStaging();
-    const fd = first && this.fd(file, 'direct', keepOpen);
-    if (!first || fd === undefined || fd < 0) {
+    let fd = -1;
+    try {
+      if (first) fd = this.fd(file, 'direct', keepOpen);
+    } catch (err) {
+      this.giveBack(first!);
+      throw err;
+    }
+    if (!first || fd < 0) {
       if (first) this.giveBack(first);
       this.direct = false;
       return false;
@@ -230,6 +256,33 @@ export class FileWrites {
   private submit(file: number, h: Handles, fd: number, buf: Buffer, length: number, at: number) {
     h.pending++;
     this.inFlight++;
+    const completed = () => {
+      if (--h.pending === 0 && h.closing) {
+        try {
+          this.finishClose(h, h.closing.file, h.closing.finish);
+        } catch (failure) {
+          this.failure ??= failure as Error;
+        }
+      }
+      this.inFlight--;
+      this.giveBack(buf);
+    };
+    try {
+      this.start(file, fd, buf, length, at, completed);
+    } catch (err) {
+      completed();
+      throw err;
+    }
+  }
+
+  private start(
+    file: number,
+    fd: number,
+    buf: Buffer,
+    length: number,
+    at: number,
+    completed: () => void,
+  ): void {
     this.writeFile(fd, buf, length, at, (err, written) => {
       try {
         if (err && err.code !== 'EINVAL')
@@ -241,9 +294,7 @@ export class FileWrites {
       } catch (failure) {
         this.failure ??= failure as Error;
       } finally {
-        h.pending--;
-        this.inFlight--;
-        this.giveBack(buf);
+        completed();
       }
     });
   }

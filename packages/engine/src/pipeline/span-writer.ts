@@ -46,11 +46,6 @@ export class SpanWriter {
     this.out.setFiles(files, maxOpenFiles, direct);
   }
 
-  /** Bytes written with direct I/O so far. */
-  get directBytes(): number {
-    return this.out.directBytes;
-  }
-
   /**
    * Restores the blobs of one span; resolves with the bytes written (every placement counted)
    * once every write is done. One span at a time.
@@ -181,6 +176,6 @@ export class SpanWriter {
     left.set(file, n);
     if (n > 0) return;
     if (this.runFile === file) await this.flushRun();
-    await this.out.close(file, this.files[file]!.finish);
+    this.out.close(file, this.files[file]!.finish);
   }
 }

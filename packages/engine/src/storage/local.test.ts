@@ -136,8 +136,10 @@ describe('LocalStorage specifics', () => {
     expect((await readFile(file)).equals(data)).toBe(true);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await readdir(path.join(root, 'data', 'ab'))).sort()).toEqual(['pack', 'small']);
-    // Opened for direct I/O once: for the large object only (where the platform has it).
+    // Opened for direct I/O once: for the large object only (where the platform has it), and
+    // written that way (a refused write would have turned direct I/O off).
     expect(flags.filter((f) => O_DIRECT && f & O_DIRECT)).toHaveLength(O_DIRECT ? 1 : 0);
+    expect(direct.wants(DIRECT_PUT_MIN)).toBe(Boolean(O_DIRECT));
   });
 
   it('writes through the page cache where direct I/O is refused, and stops trying', async () => {

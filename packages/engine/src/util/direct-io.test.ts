@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { alignedBuffer, alignedInterior, DIRECT_ALIGN, sliceParts } from './direct-io.js';
+import {
+  alignedBuffer,
+  alignedInterior,
+  DIRECT_ALIGN,
+  PAGE_SIZE,
+  sliceParts,
+} from './direct-io.js';
 
 describe('alignedInterior', () => {
   it('keeps the whole blocks inside a range, or nothing when they are fewer than asked', () => {
@@ -9,6 +15,17 @@ describe('alignedInterior', () => {
     // Inside one block there is no whole block, whatever the minimum.
     expect(alignedInterior(1, DIRECT_ALIGN - 1, 0)).toBeUndefined();
     expect(alignedInterior(DIRECT_ALIGN + 1, 2 * DIRECT_ALIGN + 1, 0)).toBeUndefined();
+  });
+
+  it('cuts at larger blocks when asked (pages of 16 or 64 KiB)', () => {
+    const page = 64 << 10;
+    expect(alignedInterior(1, 3 * page + 1, 0, page)).toEqual([page, 3 * page]);
+    expect(alignedInterior(1, 2 * page - 1, 0, page)).toBeUndefined();
+  });
+
+  it('knows the page size, a whole number of 4 KiB blocks', () => {
+    expect(PAGE_SIZE).toBeGreaterThanOrEqual(DIRECT_ALIGN);
+    expect(PAGE_SIZE % DIRECT_ALIGN).toBe(0);
   });
 });
 

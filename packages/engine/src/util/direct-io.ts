@@ -3,10 +3,31 @@
  * passing through the page cache. The memory, the file offset and the length must all be
  * multiples of the device's logical block size; 4096 covers every common device.
  */
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 
 /** Alignment of memory, offsets and lengths of direct writes. */
 export const DIRECT_ALIGN = 4096;
+
+/**
+ * The kernel's page size (4 KiB on most machines; 16 or 64 KiB on some arm64 and ppc64 kernels),
+ * from the process's auxiliary vector; 64 KiB where it cannot be read.
+ */
+export const PAGE_SIZE = readPageSize();
+
+function readPageSize(): number {
+  const AT_PAGESZ = 6n;
+  try {
+    const auxv = readFileSync('/proc/self/auxv');
+    for (let at = 0; at + 16 <= auxv.length; at += 16) {
+      const type = auxv.readBigUInt64LE(at);
+      if (type === 0n) break;
+      if (type === AT_PAGESZ) return Number(auxv.readBigUInt64LE(at + 8));
+    }
+  } catch {
+    // not Linux, or no /proc
+  }
+  return 64 << 10;
+}
 
 /** The open flag, or 0 where the platform has none (then nothing is written directly). */
 export const O_DIRECT: number = (constants as { O_DIRECT?: number }).O_DIRECT ?? 0;
@@ -26,21 +47,27 @@ export function alignedBuffer(bytes: number): Buffer | undefined {
   const Memory = (globalThis as { WebAssembly?: { Memory: MemoryApi } }).WebAssembly?.Memory;
   if (!Memory) return undefined;
   const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
-  return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+  try {
+    return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined; // no memory for it: write through the cache
+    throw err;
+  }
 }
 
 /**
- * The whole aligned blocks inside `[start, end)`, as `[from, to)`, or undefined when they add up
- * to less than `min` bytes.
+ * The whole blocks of `block` bytes (a multiple of DIRECT_ALIGN) inside `[start, end)`, as
+ * `[from, to)`, or undefined when they add up to less than `min` bytes.
  */
 export function alignedInterior(
   start: number,
   end: number,
   min: number,
+  block = DIRECT_ALIGN,
 ): [number, number] | undefined {
-  const from = Math.ceil(start / DIRECT_ALIGN) * DIRECT_ALIGN;
-  const to = Math.floor(end / DIRECT_ALIGN) * DIRECT_ALIGN;
-  return to - from >= Math.max(min, DIRECT_ALIGN) ? [from, to] : undefined;
+  const from = Math.ceil(start / block) * block;
+  const to = Math.floor(end / block) * block;
+  return to - from >= Math.max(min, block) ? [from, to] : undefined;
 }
 
 /** The bytes `[from, to)` of the concatenation of `parts`, as views of them (no copy). */
