@@ -146,7 +146,7 @@ async function runBackup(
     await saver.abort();
     throw err;
   } finally {
-    run.stopScans();
+    run.stopScan();
   }
 }
 
@@ -197,10 +197,9 @@ class BackupRun {
     return early;
   }
 
-  /** Ends the progress scan (and an early one not taken over). */
-  stopScans(): void {
+  /** Ends the progress scan (an early one not taken over is stopped by `backup`). */
+  stopScan(): void {
     this.scan.stop();
-    this.options.scan?.stop();
   }
 
   /** The first error of a file or tree being saved behind the walk: the walk stops at it. */

@@ -2,14 +2,14 @@
  * The writes of a restore worker into its target files. The main thread creates every file first
  * (restore-targets.ts); they are opened here without following symlinks.
  *
- * Whole 4 KiB blocks of a large write go to the file with direct I/O (util/direct-io.ts), through
- * a second descriptor: copied into one of two aligned buffers and written on the thread pool, so
- * the worker decodes the next blobs while the device works. Only the unaligned edges, and small
+ * The whole pages of a large write go to the file with direct I/O (util/direct-io.ts), through a
+ * second descriptor: copied into one of two aligned buffers and written on the thread pool, so the
+ * worker decodes the next blobs while the device works. Only the unaligned edges, and small
  * writes, go through the page cache, with synchronous calls (cheaper than a trip through the
- * thread pool). A restore writes each
- * byte once and never reads it back, so caching it only costs: every page of cache taken is
- * memory the kernel must find, zero and later write back and reclaim (on a VM, memory that may
- * first have to come back from the host), and in a container it counts against the memory limit.
+ * thread pool). A restore writes each byte once and never reads it back, so caching it only
+ * costs: every page of cache taken is memory the kernel must find, zero and later write back and
+ * reclaim (on a VM, memory that may first have to come back from the host), and in a container it
+ * counts against the memory limit.
  * A direct write and a cached one never share a page (the direct part is cut at the kernel's page
  * size, which is more than 4 KiB on some kernels), so the kernel keeps both coherent. Where
  * direct I/O is refused (a file system without it), every write goes through the page cache.
@@ -122,7 +122,7 @@ export class FileWrites {
   /**
    * Writes the concatenation of `parts` into `file` at `position`. Its direct part is copied
    * into an aligned buffer and written asynchronously: `parts` can be reused once this
-   * resolves; `settle` (or `close` of the file) waits for the writes.
+   * resolves; `settle` waits for the writes.
    */
   async write(file: number, parts: Buffer[], position: number, keepOpen: number): Promise<void> {
     this.throwFailure();
@@ -146,8 +146,8 @@ export class FileWrites {
   }
 
   /**
-   * Closes a file once its writes are done; sets its mode and times first if `finish` (after
-   * its last write).
+   * Closes a file, at once or when its last direct write completes; sets its mode and times
+   * first if `finish` (after its last write).
    */
   close(file: number, finish: boolean): void {
     const h = this.open.get(file);
@@ -268,35 +268,24 @@ export class FileWrites {
       this.giveBack(buf);
     };
     try {
-      this.start(file, fd, buf, length, at, completed);
+      this.writeFile(fd, buf, length, at, (err, written) => {
+        try {
+          if (err && err.code !== 'EINVAL')
+            throw ioError(err, `cannot write ${this.files[file]!.path}`);
+          if (err) this.direct = false;
+          const n = err ? 0 : written;
+          this.directBytes += n;
+          if (n < length) this.writeCached(file, [buf.subarray(n, length)], at + n, file);
+        } catch (failure) {
+          this.failure ??= failure as Error;
+        } finally {
+          completed();
+        }
+      });
     } catch (err) {
       completed();
       throw err;
     }
-  }
-
-  private start(
-    file: number,
-    fd: number,
-    buf: Buffer,
-    length: number,
-    at: number,
-    completed: () => void,
-  ): void {
-    this.writeFile(fd, buf, length, at, (err, written) => {
-      try {
-        if (err && err.code !== 'EINVAL')
-          throw ioError(err, `cannot write ${this.files[file]!.path}`);
-        if (err) this.direct = false;
-        const n = err ? 0 : written;
-        this.directBytes += n;
-        if (n < length) this.writeCached(file, [buf.subarray(n, length)], at + n, file);
-      } catch (failure) {
-        this.failure ??= failure as Error;
-      } finally {
-        completed();
-      }
-    });
   }
 
   /** A free aligned buffer, waiting for a write to finish if all are in use; undefined without WebAssembly. */

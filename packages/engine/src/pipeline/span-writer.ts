@@ -18,8 +18,6 @@ import { readRangeInto } from '../util/read-range.js';
 /** A run of adjacent blobs is written once it holds this many bytes. */
 const RUN_BYTES = 1 << 20;
 
-export { RestoreIoError } from './file-writes.js';
-
 export class SpanWriter {
   private files: RestoreFile[] = [];
   private readonly out = new FileWrites();

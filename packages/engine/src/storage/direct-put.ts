@@ -51,7 +51,7 @@ export class DirectPut {
     }
     const buf = this.free.pop() ?? alignedBuffer(PIECE);
     try {
-      if (!buf) throw new DirectRefused('no aligned memory (WebAssembly unavailable)');
+      if (!buf) throw new DirectRefused('no aligned memory (no WebAssembly, or none left)');
       for (let at = 0; at < data.length; at += PIECE) {
         const n = Math.min(PIECE, data.length - at);
         buf.set(data.subarray(at, at + n));
