@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { backupSummaryJson } from './backupJson.js';
 import { BACKUP_TOTALS, storedTarget, type StoredTarget } from './backupTotals.js';
+import { jsonDialect } from './rowJson.js';
 import { rawRows } from './values.js';
 
 export const FIRST_PAGES = 'backup_first_pages';
@@ -47,7 +48,7 @@ export async function refreshFirstPages(
   for (const t of targets) {
     // The count the page is built from: the page answers only while the totals still say it.
     const totals = tx(BACKUP_TOTALS).where(t).first('backup_count');
-    if ((tx.client as { dialect?: string }).dialect === 'postgresql') totals.forUpdate();
+    if (jsonDialect(tx) === 'pg') totals.forUpdate();
     const totalRow = (await totals) as { backup_count?: unknown } | undefined;
     const items = (
       await tx('backups')

@@ -8,6 +8,7 @@ import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { TurnBatches } from '../Batching/turnBatches.js';
+import { principalKey } from './principalKey.js';
 
 export type EntityLookups = Pick<CatalogService, 'getEntityByRef' | 'getEntitiesByRefs'>;
 
@@ -29,12 +30,8 @@ function normalized(ref: string): string | undefined {
 }
 
 export function batchedLookups(catalog: EntityLookups): {
-  /** The entity of `ref`, asked with `credentials`, whose principal's key is `principal`. */
-  lookup(
-    ref: string,
-    credentials: BackstageCredentials,
-    principal: string,
-  ): Promise<Entity | undefined>;
+  /** The entity of `ref`, asked with `credentials`. */
+  lookup(ref: string, credentials: BackstageCredentials): Promise<Entity | undefined>;
 } {
   // A batch is asked with the credentials of its first lookup: all of it has the same principal.
   const batches = new TurnBatches<Lookup, Entity | undefined>({
@@ -48,11 +45,12 @@ export function batchedLookups(catalog: EntityLookups): {
     },
   });
   return {
-    lookup(ref, credentials, principal) {
+    lookup(ref, credentials) {
       const entityRef = normalized(ref);
       // Not a full ref: the catalog's own answer (an error) for this lookup alone.
       if (entityRef === undefined) return catalog.getEntityByRef(ref, { credentials });
-      return batches.add(principal, { ref: entityRef, credentials });
+      // Keyed by the principal the credentials belong to, so callers are never mixed.
+      return batches.add(principalKey(credentials), { ref: entityRef, credentials });
     },
   };
 }

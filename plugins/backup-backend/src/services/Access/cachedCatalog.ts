@@ -38,7 +38,7 @@ export function cachedCatalog(catalog: AccessCatalog, options: CacheOptions): Ac
       const principal = principalKey(o.credentials);
       return entities.get(
         () => `${principal}\u0000${ref}`,
-        () => lookups.lookup(ref, o.credentials, principal),
+        () => lookups.lookup(ref, o.credentials),
       );
     },
     getEntities(request, o) {
