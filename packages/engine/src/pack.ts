@@ -12,6 +12,7 @@ import { openJson, sealJson } from './context.js';
 import { sealedPayloadLength, sealPayloadInto } from './crypto.js';
 import { IntegrityError } from './errors.js';
 import type { BlobType } from './types.js';
+import { alignedBuffer, DIRECT_ALIGN } from './util/direct-io.js';
 
 export type PackHeaderRow = [
   id: string,
@@ -55,11 +56,15 @@ export class PackWriter {
 
   /**
    * With `maxBuffers`, the writer allocates at most that many buffers; the buffers of finished
-   * packs come back through `recycle`, and `ready` is false while none is at hand.
+   * packs come back through `recycle`, and `ready` is false while none is at hand. With `aligned`,
+   * buffers are aligned memory with room for padding after the pack (util/direct-io.ts), so a
+   * finished pack can be written with direct I/O where it lies; such buffers cannot be
+   * transferred to another thread.
    */
   constructor(
     private readonly initialCapacity = 1 << 20,
     private readonly maxBuffers = Infinity,
+    private readonly aligned = false,
   ) {
     this.buf = Buffer.allocUnsafe(0);
   }
@@ -133,16 +138,29 @@ export class PackWriter {
     if (need <= this.buf.length) return;
     if (this.buf.length === 0) {
       const spare = this.spare.pop();
-      if (spare && spare.byteLength >= need) {
-        this.buf = Buffer.from(spare);
+      const room = spare ? spare.byteLength - this.padding() : 0;
+      if (spare && room >= need) {
+        this.buf = Buffer.from(spare, 0, room);
         return;
       }
       // A new buffer, unless a spare too small for this blob is replaced by a larger one.
       if (!spare) this.buffers++;
     }
-    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.initialCapacity, this.buf.length * 2));
+    const grown = this.allocate(Math.max(need, this.initialCapacity, this.buf.length * 2));
     this.buf.copy(grown, 0, 0, this.size);
     this.buf = grown;
+  }
+
+  /** Bytes kept free at the end of a buffer, for padding a direct write. */
+  private padding(): number {
+    return this.aligned ? DIRECT_ALIGN : 0;
+  }
+
+  private allocate(bytes: number): Buffer {
+    const memory = this.aligned ? alignedBuffer(bytes + DIRECT_ALIGN) : undefined;
+    return memory
+      ? memory.subarray(0, memory.length - DIRECT_ALIGN)
+      : Buffer.allocUnsafeSlow(bytes);
   }
 }
 

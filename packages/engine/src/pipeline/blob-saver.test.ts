@@ -1,10 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { backup } from '../backup.js';
 import { check } from '../check.js';
+import { packIdFromKey } from '../pack.js';
+import { Repository } from '../repository.js';
 import { readItem, restoreDirectory } from '../restore.js';
+import { LocalStorage } from '../storage/local.js';
 import { MemoryStorage } from '../storage/memory.js';
+import { listAll } from '../testing/conformance.js';
 import type { Storage } from '../storage/types.js';
 import { initTestRepo, randomBytesSeeded, readTree, tempDirs } from '../testing/repo-fixtures.js';
 
@@ -125,5 +129,113 @@ describe.each([
     );
     expect((await readItem(repo, snap, 'good')).equals(data)).toBe(true);
     expect((await check(repo, { readData: true })).errors).toEqual([]);
+  });
+});
+
+/** A source tree of large and small files, random bytes. */
+async function mixedTree(seed: number): Promise<string> {
+  const src = await dirs.make();
+  await writeFile(join(src, 'big'), randomBytesSeeded((5 << 20) + 777, seed));
+  await mkdir(join(src, 'small'));
+  for (let i = 0; i < 60; i++)
+    await writeFile(join(src, 'small', `f${i}`), randomBytesSeeded(1 + i * 3001, seed + i + 1));
+  return src;
+}
+
+async function expectRestores(
+  repo: Repository,
+  snap: Awaited<ReturnType<typeof backup>>,
+  src: string,
+) {
+  const out = await dirs.make();
+  await restoreDirectory(repo, snap, out);
+  const [a, b] = [await readTree(src), await readTree(out)];
+  expect([...b.keys()]).toEqual([...a.keys()]);
+  for (const [p, e] of a) if (e.data) expect(b.get(p)?.data?.equals(e.data), p).toBe(true);
+}
+
+describe.each([
+  { name: 'inline', workers: 0 },
+  { name: 'worker threads', workers: 2 },
+])('directory repository: the workers store their packs ($name)', ({ workers }) => {
+  it('writes data packs itself (the main thread only trees, index and snapshot)', async () => {
+    const src = await mixedTree(30);
+    const storage = new LocalStorage(await dirs.make());
+    const repo = await initTestRepo(storage, 'pw', { packSize: 1536 * 1024 });
+    const put = vi.spyOn(storage, 'put');
+    const snap = await backup(repo, { directory: src }, { saver: { workers } });
+    const mainPacks = new Set(
+      put.mock.calls.map(([key]) => key).filter((key) => key.startsWith('data/')),
+    );
+    const packs = (await listAll(storage, 'data/')).map((o) => o.key);
+    // Data blobs are all in packs the main thread did not write; trees in packs it did.
+    for (const entry of repo.index.entries()) {
+      const key = packs.find((k) => packIdFromKey(k) === entry.pack)!;
+      expect(key, entry.id).toBeDefined();
+      expect(mainPacks.has(key), `${entry.type} blob in ${key}`).toBe(entry.type === 'tree');
+    }
+    expect(packs.length).toBeGreaterThan(mainPacks.size + 2);
+    expect(snap.stats.storedBytesAdded).toBeGreaterThan(5 << 20);
+    expect((await check(repo, { readData: true })).errors).toEqual([]);
+    await expectRestores(repo, snap, src);
+  });
+
+  it('a pack it cannot store fails the backup with the storage error; the next backup works', async () => {
+    const src = await mixedTree(40);
+    const root = await dirs.make();
+    const storage = new LocalStorage(root);
+    const repo = await initTestRepo(storage, 'pw', { packSize: 1 << 20 });
+    // Files where the pack directories go: no pack can be written.
+    await mkdir(join(root, 'data'));
+    const hex = [...Array(256).keys()].map((n) => n.toString(16).padStart(2, '0'));
+    for (const h of hex) await writeFile(join(root, 'data', h), '');
+    const failed = await backup(repo, { directory: src }, { saver: { workers } }).catch(
+      (err: unknown) => err,
+    );
+    expect(failed).toMatchObject({
+      code: 'ECONFLICT',
+      message: expect.stringMatching(/^cannot write data\//),
+    });
+    expect((failed as Error).message).not.toMatch(/chunk worker/);
+    for (const h of hex) await rm(join(root, 'data', h));
+    const snap = await backup(repo, { directory: src }, { saver: { workers } });
+    expect((await check(repo, { readData: true })).errors).toEqual([]);
+    await expectRestores(repo, snap, src);
+  });
+
+  it('a canceled backup leaves only indexed packs, which the next backup reuses', async () => {
+    const src = await dirs.make();
+    for (let i = 0; i < 12; i++)
+      await writeFile(join(src, `f${i}`), randomBytesSeeded(2 << 20, 50 + i));
+    const storage = new LocalStorage(await dirs.make());
+    const repo = await initTestRepo(storage, 'pw', { packSize: 512 * 1024 });
+    // Canceled once the first packs are indexed: the walk is a few files in.
+    const controller = new AbortController();
+    const put = storage.put.bind(storage);
+    vi.spyOn(storage, 'put').mockImplementation(async (key, data) => {
+      await put(key, data);
+      if (key.startsWith('index/')) controller.abort();
+    });
+    const canceled = backup(
+      repo,
+      { directory: src },
+      {
+        saver: { workers, indexEveryPacks: 1 },
+        signal: controller.signal,
+        fileConcurrency: 2,
+      },
+    );
+    await expect(canceled).rejects.toMatchObject({ code: 'ECANCELED' });
+    vi.restoreAllMocks();
+    const reopened = await Repository.open(storage, 'pw');
+    const packIds = (await listAll(storage, 'data/')).map((o) => packIdFromKey(o.key));
+    expect(packIds.length).toBeGreaterThan(0);
+    const indexed = new Set(reopened.index.packIds());
+    expect(packIds.filter((id) => !indexed.has(id))).toEqual([]);
+    const snap = await backup(reopened, { directory: src }, { saver: { workers } });
+    expect(snap.stats.blobsAdded).toBeLessThan(snap.stats.blobsTotal);
+    expect((await check(reopened, { readData: true })).errors).toEqual([]);
+    await expectRestores(reopened, snap, src);
+    await reopened.close();
   });
 });

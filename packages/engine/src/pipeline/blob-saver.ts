@@ -1,8 +1,9 @@
 /**
  * Saves blobs into the repository: chunk work is spread over worker threads, which read, cut,
  * hash and — once this thread, which owns the index, has said which chunks are new — compress,
- * seal and pack them; whole packs come back here and are uploaded concurrently, index files are
- * written as packs land. Memory is bounded by `maxInFlightBytes` (stream data handed to workers
+ * seal and pack them; whole packs come back here and are uploaded concurrently, or, in a
+ * directory repository, the workers store them themselves (no copy, no hand-over) and report
+ * them; index files are written as packs land. Memory is bounded by `maxInFlightBytes` (stream data handed to workers
  * and not yet given a verdict), the workers' fixed read arenas, and a few packs (verdicts are
  * held back while a finished pack waits for an upload slot), whatever the size of the data.
  */
@@ -58,6 +59,8 @@ interface Job {
 interface Lane {
   endpoint: Endpoint;
   load: number;
+  /** The worker answered `drain`, or its thread is gone. */
+  drained?: boolean;
 }
 
 const MiB = 1 << 20;
@@ -88,6 +91,8 @@ export class BlobSaver {
   private deferred: Array<{ lane: Lane; store: string[]; bytes: number }> = [];
   /** Workers that have not yet answered the `flush` request. */
   private flushing = 0;
+  /** Whether the workers store their packs themselves (a directory repository). */
+  private readonly workersStore: boolean;
   private lastIndexWrite = Date.now();
   private waiters: Array<() => void> = [];
   private nextJob = 1;
@@ -112,8 +117,10 @@ export class BlobSaver {
       tree: new PackWriter(),
     };
     const count = options.workers ?? defaultWorkers();
+    const packStore = repo.storage.threadWrites?.();
+    this.workersStore = !!packStore;
     const endpoints = startEndpoints(
-      workerInit(repo),
+      { ...workerInit(repo), ...(packStore ? { packStore } : {}) },
       count,
       (msg, k) => this.receive(msg, this.lanes[k]!),
       repo.spareThreads,
@@ -265,6 +272,11 @@ export class BlobSaver {
     for (const job of this.jobs.values()) job.reject(this.failure);
     this.jobs.clear();
     this.queued = [];
+    if (this.workersStore) {
+      // The packs workers are storing count as running uploads.
+      for (const lane of this.lanes) lane.endpoint.post({ t: 'drain' });
+      await this.until(() => this.lanes.every((lane) => lane.drained));
+    }
     await Promise.allSettled([...this.uploads]);
     this.writeIndex();
     await Promise.allSettled([...this.indexWrites]);
@@ -277,15 +289,29 @@ export class BlobSaver {
   }
 
   private receive(msg: FromWorker, from: Lane): void {
-    if (msg.t === 'error')
-      return this.fail(new EngineError('EWORKER', `chunk worker failed: ${msg.message}`));
+    if (msg.t === 'error') {
+      if (msg.exited) from.drained = true;
+      return this.fail(
+        msg.code
+          ? new EngineError(msg.code, msg.message)
+          : new EngineError('EWORKER', `chunk worker failed: ${msg.message}`),
+      );
+    }
+    if (msg.t === 'stored') {
+      const blobs = msg.rows.map(packedBlob);
+      this.countData(blobs);
+      this.stats.storedBytesAdded += msg.bytes;
+      this.packStored(msg.id, blobs);
+      return this.wake();
+    }
+    if (msg.t === 'drained') {
+      from.drained = true;
+      return this.wake();
+    }
     if (msg.t === 'pack') {
       const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
       const blobs = msg.rows.map(packedBlob);
-      for (const blob of blobs) {
-        this.stats.blobsAdded++;
-        this.stats.bytesAdded += blob.plainLength;
-      }
+      this.countData(blobs);
       this.queueUpload({ data, blobs, lane: from });
       return this.wake();
     }
@@ -421,15 +447,7 @@ export class BlobSaver {
             data.buffer as ArrayBuffer,
           ]);
         }
-        this.repo.index.addPack(id, blobs);
-        this.unindexed.push({ id, blobs });
-        // Often enough that a killed backup leaves most of its uploads findable for the next one.
-        if (
-          this.unindexed.length >= this.indexEvery ||
-          Date.now() - this.lastIndexWrite > INDEX_INTERVAL_MS
-        ) {
-          this.writeIndex();
-        }
+        this.packStored(id, blobs);
       })
       .catch((err: Error) => this.fail(err))
       .finally(() => {
@@ -438,6 +456,26 @@ export class BlobSaver {
         this.wake();
       });
     this.uploads.add(done);
+  }
+
+  private countData(blobs: PackedBlob[]): void {
+    for (const blob of blobs) {
+      this.stats.blobsAdded++;
+      this.stats.bytesAdded += blob.plainLength;
+    }
+  }
+
+  /** A pack is in storage: its blobs go into the index, and an index file is written now and then. */
+  private packStored(id: string, blobs: PackedBlob[]): void {
+    this.repo.index.addPack(id, blobs);
+    this.unindexed.push({ id, blobs });
+    // Often enough that a killed backup leaves most of its uploads findable for the next one.
+    if (
+      this.unindexed.length >= this.indexEvery ||
+      Date.now() - this.lastIndexWrite > INDEX_INTERVAL_MS
+    ) {
+      this.writeIndex();
+    }
   }
 
   private writeIndex(): void {
@@ -467,6 +505,11 @@ export class BlobSaver {
       if (ready()) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /** Waits for `ready`, failed or not. */
+  private async until(ready: () => boolean): Promise<void> {
+    while (!ready()) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   private wake(): void {

@@ -83,7 +83,7 @@ export function threadEndpoint(
   const fail = (message: string) => {
     if (ended) return;
     ended = true;
-    receive({ t: 'error', message });
+    receive({ t: 'error', message, exited: true });
   };
   worker.on('message', receive);
   worker.on('error', (err) => fail(err.message));

@@ -6,6 +6,7 @@
  * whole packs. Messages travel in batches (arrays), one `postMessage` per batch.
  */
 import type { PackHeaderRow } from '../pack.js';
+import type { ThreadWrites } from '../storage/types.js';
 import type { ChunkerParams } from '../types.js';
 
 export interface WorkerInit {
@@ -16,6 +17,11 @@ export interface WorkerInit {
   compressionLevel: number;
   /** Target pack size: a worker hands a pack over once it holds this many bytes. */
   packSize: number;
+  /**
+   * Where the worker stores its packs itself (a directory repository, Storage.threadWrites);
+   * without it, packs are handed over to the main thread (`pack`).
+   */
+  packStore?: ThreadWrites;
 }
 
 export type ToWorker =
@@ -30,6 +36,8 @@ export type ToWorker =
   | { t: 'flush' }
   /** The buffer of an uploaded pack, given back for the next one. */
   | { t: 'recycle'; buffer: ArrayBuffer }
+  /** The backup stops: seal nothing more, answer `drained` once the packs being stored are. */
+  | { t: 'drain' }
   /** The target files of a restore; spans refer to them by index. */
   | { t: 'files'; files: RestoreFile[]; maxOpenFiles: number; direct: boolean }
   | SpanRequest;
@@ -80,7 +88,11 @@ export type FromWorker =
   | { t: 'chunks'; results: ChunkResult[] }
   /** A finished data pack: `data` is a whole buffer of its own (transferred). */
   | { t: 'pack'; data: Uint8Array; rows: PackHeaderRow[] }
+  /** A finished data pack the worker stored itself (`packStore`), `bytes` long. */
+  | { t: 'stored'; id: string; rows: PackHeaderRow[]; bytes: number }
+  /** Answers `flush` once the last pack is handed over or stored. */
   | { t: 'flushed' }
+  | { t: 'drained' }
   /** A span restored: its plaintext bytes, or what went wrong. */
   | {
       t: 'span';
@@ -88,7 +100,11 @@ export type FromWorker =
       bytes: number;
       error?: { message: string; integrity: boolean; code?: string };
     }
-  | { t: 'error'; message: string };
+  /**
+   * The worker failed: `code` is the engine error code of a failed pack write (its message is the
+   * storage's own); `exited` when the thread itself is gone.
+   */
+  | { t: 'error'; message: string; code?: string; exited?: boolean };
 
 export interface Outgoing<M> {
   msg: M;

@@ -90,7 +90,7 @@ describe('worker threads started while the password is checked', () => {
       thread,
     );
     await thread.terminate();
-    expect(got).toEqual([{ t: 'error', message: expect.stringMatching(/stopped/) }]);
+    expect(got).toEqual([{ t: 'error', message: expect.stringMatching(/stopped/), exited: true }]);
     await endpoint.close();
     expect(got).toHaveLength(1);
     await repo.close();

@@ -2,9 +2,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createArenaCutFinder, gearTable, type ArenaCutFinder } from '../chunker.js';
 import { createZstdCodec, type Codec } from '../compression.js';
-import { contentId } from '../crypto.js';
-import { IntegrityError } from '../errors.js';
-import { PackWriter } from '../pack.js';
+import { contentId, randomId } from '../crypto.js';
+import { EngineError, IntegrityError } from '../errors.js';
+import { packKey, PackWriter } from '../pack.js';
+import { LocalStorage } from '../storage/local.js';
 import { gcNudger } from './gc-nudge.js';
 import { SpanWriter } from './span-writer.js';
 import type {
@@ -29,8 +30,8 @@ const SLOTS = 4;
 /** Chunk results are handed over at least every this many results. */
 const MAX_RESULTS = 64;
 /**
- * Pack buffers a worker owns: one being filled, one uploading. Sealing waits for a buffer to come
- * back (and chunks stay held, so reading waits too) rather than allocating more.
+ * Pack buffers a worker owns: one being filled, one uploading (or being stored). Sealing waits for
+ * a buffer to come back (and chunks stay held, so reading waits too) rather than allocating more.
  */
 const PACK_BUFFERS = 2;
 
@@ -79,6 +80,12 @@ export class WorkerCore {
   /** New chunks to seal once a pack buffer is at hand. */
   private waitingStores: string[] = [];
   private flushRequested = false;
+  /** Where this worker stores its packs itself (WorkerInit.packStore). */
+  private readonly store?: LocalStorage;
+  /** Packs being stored, and the answer (`flushed`, `drained`) waiting for them. */
+  private storing = 0;
+  private answerWhenStored?: 'flushed' | 'drained';
+  private draining = false;
   private readonly nudge = gcNudger();
 
   constructor(
@@ -103,7 +110,14 @@ export class WorkerCore {
     }));
     this.fill = this.slots[0]!;
     this.packSize = init.packSize;
-    this.packer = new PackWriter(init.packSize + init.chunker.maxSize + (1 << 20), PACK_BUFFERS);
+    const { packStore } = init;
+    if (packStore) this.store = new LocalStorage(packStore.root, packStore);
+    // A pack this worker stores itself is written from its buffer: aligned for direct I/O.
+    this.packer = new PackWriter(
+      init.packSize + init.chunker.maxSize + (1 << 20),
+      PACK_BUFFERS,
+      !!packStore?.directWrites,
+    );
   }
 
   handle(batch: ToWorker[]): void {
@@ -118,6 +132,10 @@ export class WorkerCore {
       } else if (msg.t === 'recycle') {
         this.packer.recycle(msg.buffer);
         this.sealWaiting();
+      } else if (msg.t === 'drain') {
+        this.draining = this.closed = true;
+        this.waitingStores = [];
+        this.answer('drained');
       } else if (msg.t === 'files') {
         const { files, maxOpenFiles, direct } = msg;
         this.queueRestore(() => this.restorer().setFiles(files, maxOpenFiles, direct));
@@ -343,6 +361,7 @@ export class WorkerCore {
 
   /** Seals the new chunks while a pack buffer is at hand; then answers a pending flush. */
   private sealWaiting(): void {
+    if (this.draining) return;
     let next = 0;
     for (; next < this.waitingStores.length && this.packer.ready; next++) {
       const id = this.waitingStores[next]!;
@@ -363,15 +382,46 @@ export class WorkerCore {
 
   private flush(): void {
     if (this.packer.count) this.handOverPack();
-    this.send({ msg: { t: 'flushed' }, transfer: [] });
+    this.answer('flushed');
   }
 
+  /** Sends `flushed` or `drained` now, or once the packs being stored are stored. */
+  private answer(t: 'flushed' | 'drained'): void {
+    if (this.storing) this.answerWhenStored = t;
+    else this.send({ msg: { t }, transfer: [] });
+  }
+
+  /** Hands the finished pack over to the main thread, or stores it (`store`). */
   private handOverPack(): void {
     const { data, rows } = this.packer.finishRows({
       keys: { encryption: this.encKey },
       codec: this.codec,
     });
-    this.send({ msg: { t: 'pack', data, rows }, transfer: [data.buffer as ArrayBuffer] });
+    if (!this.store) {
+      this.send({ msg: { t: 'pack', data, rows }, transfer: [data.buffer as ArrayBuffer] });
+      return;
+    }
+    const id = randomId();
+    this.storing++;
+    void this.store
+      .put(packKey(id), data)
+      .then(
+        () => this.send({ msg: { t: 'stored', id, rows, bytes: data.length }, transfer: [] }),
+        (err: unknown) => {
+          const code = err instanceof EngineError ? err.code : undefined;
+          const message = err instanceof Error ? err.message : String(err);
+          this.send({ msg: { t: 'error', message, ...(code ? { code } : {}) }, transfer: [] });
+        },
+      )
+      .finally(() => {
+        this.storing--;
+        this.packer.recycle(data.buffer as ArrayBuffer);
+        if (!this.storing && this.answerWhenStored) {
+          this.send({ msg: { t: this.answerWhenStored }, transfer: [] });
+          this.answerWhenStored = undefined;
+        }
+        this.sealWaiting();
+      });
   }
 
   private release(id: string): void {

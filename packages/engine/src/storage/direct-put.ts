@@ -10,7 +10,13 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { alignedBuffer, DIRECT_ALIGN, O_DIRECT } from '../util/direct-io.js';
+import {
+  alignedBuffer,
+  DIRECT_ALIGN,
+  O_DIRECT,
+  roundUp,
+  writableInPlace,
+} from '../util/direct-io.js';
 
 /** Objects smaller than this go through the page cache (one write, no padding). */
 export const DIRECT_PUT_MIN = 1 << 20;
@@ -40,7 +46,9 @@ export class DirectPut {
   /**
    * Creates `path` (which must not exist) and writes `data` into it with direct I/O; the caller
    * syncs and closes the returned handle. Throws DirectRefused, with the file removed, where
-   * direct I/O is refused.
+   * direct I/O is refused. Data that lies in aligned memory with room after it (util/direct-io.ts
+   * `writableInPlace`: a worker's pack buffer) is written where it lies, without a copy; the
+   * padding after it in its buffer is overwritten with zeros.
    */
   async create(path: string, data: Uint8Array, mode: number): Promise<FileHandle> {
     let fh: FileHandle;
@@ -49,17 +57,22 @@ export class DirectPut {
     } catch (err) {
       throw this.refusal(err);
     }
-    const buf = this.free.pop() ?? alignedBuffer(PIECE);
+    const inPlace = writableInPlace(data);
+    const buf = inPlace ? undefined : (this.free.pop() ?? alignedBuffer(PIECE));
     try {
-      if (!buf) throw new DirectRefused('no aligned memory (no WebAssembly, or none left)');
-      for (let at = 0; at < data.length; at += PIECE) {
-        const n = Math.min(PIECE, data.length - at);
-        buf.set(data.subarray(at, at + n));
-        const padded = Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
-        buf.fill(0, n, padded);
-        for (let done = 0; done < padded;) {
-          const { bytesWritten } = await fh.write(buf, done, padded - done, at + done);
-          done += bytesWritten;
+      if (inPlace) {
+        // Padded with zeros in the buffer's room after the data (the caller's spare bytes).
+        const whole = Buffer.from(data.buffer, data.byteOffset, roundUp(data.length));
+        whole.fill(0, data.length);
+        await writeAll(fh, whole, 0);
+      } else {
+        if (!buf) throw new DirectRefused('no aligned memory (no WebAssembly, or none left)');
+        for (let at = 0; at < data.length; at += PIECE) {
+          const n = Math.min(PIECE, data.length - at);
+          buf.set(data.subarray(at, at + n));
+          const padded = roundUp(n);
+          buf.fill(0, n, padded);
+          await writeAll(fh, buf.subarray(0, padded), at);
         }
       }
       if (data.length % DIRECT_ALIGN) await fh.truncate(data.length);
@@ -78,5 +91,14 @@ export class DirectPut {
     if (!(err instanceof DirectRefused) && code !== 'EINVAL') return err;
     this.refused = true;
     return err instanceof DirectRefused ? err : new DirectRefused('direct I/O refused');
+  }
+}
+
+/** Writes all of `buf` at `position` (a direct write may come back short). */
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < buf.length;) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten <= 0) throw new DirectRefused('a direct write wrote nothing');
+    done += bytesWritten;
   }
 }

@@ -1,5 +1,5 @@
 /** The storage layer: the contract, its backends, wrappers and repository URLs. */
-export type { ByteRange, ObjectInfo, Storage } from './types.js';
+export type { ByteRange, ObjectInfo, Storage, ThreadWrites } from './types.js';
 export { assertValidKey, sliceRange } from './keys.js';
 export { MemoryStorage } from './memory.js';
 export { LocalStorage } from './local.js';

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineError, NotFoundError } from '../errors.js';
 import { describeStorageConformance, listAll } from '../testing/conformance.js';
-import { O_DIRECT } from '../util/direct-io.js';
+import { alignedBuffer, DIRECT_ALIGN, O_DIRECT, roundUp } from '../util/direct-io.js';
 import { DIRECT_PUT_MIN, DirectPut } from './direct-put.js';
 import { LocalStorage } from './local.js';
 
@@ -140,6 +140,34 @@ describe('LocalStorage specifics', () => {
     // written that way (a refused write would have turned direct I/O off).
     expect(flags.filter((f) => O_DIRECT && f & O_DIRECT)).toHaveLength(O_DIRECT ? 1 : 0);
     expect(direct.wants(DIRECT_PUT_MIN)).toBe(Boolean(O_DIRECT));
+  });
+
+  it('writes an object lying in aligned memory where it lies, padding it in its buffer', async () => {
+    const memory = alignedBuffer(DIRECT_PUT_MIN + 3 * DIRECT_ALIGN)!;
+    memory.fill(9);
+    const data = memory.subarray(0, DIRECT_PUT_MIN + 100);
+    data.fill(5, 0, 100);
+    await s.put('data/cd/pack', data);
+    expect((await s.get('data/cd/pack')).equals(data)).toBe(true);
+    // The pad up to whole blocks was zeroed; the caller's data, and memory past the pad, not.
+    const padEnd = roundUp(data.length);
+    expect(memory.subarray(data.length, padEnd).every((b) => b === (O_DIRECT ? 0 : 9))).toBe(true);
+    expect(memory[padEnd]).toBe(9);
+    expect(data[0]).toBe(5);
+    // Refused direct I/O: the same object is written through the page cache.
+    const d = new LocalStorage(root, { directPut: refusingDirectPut().direct });
+    await d.put('data/cd/again', data);
+    expect((await d.get('data/cd/again')).equals(data)).toBe(true);
+    expect((await readdir(path.join(root, 'data', 'cd'))).sort()).toEqual(['again', 'pack']);
+  });
+
+  it('offers other threads its root and direct-write setting, unless given a writer', () => {
+    expect(s.threadWrites()).toEqual({ root, directWrites: true });
+    expect(new LocalStorage(root, { directWrites: false }).threadWrites()).toEqual({
+      root,
+      directWrites: false,
+    });
+    expect(new LocalStorage(root, { directPut: new DirectPut() }).threadWrites()).toBeUndefined();
   });
 
   it('writes through the page cache where direct I/O is refused, and stops trying', async () => {

@@ -28,7 +28,7 @@ import {
   isValidKey,
   rangeError,
 } from './internal.js';
-import type { ByteRange, ObjectInfo, Storage } from './types.js';
+import type { ByteRange, ObjectInfo, Storage, ThreadWrites } from './types.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -49,6 +49,8 @@ export class LocalStorage implements Storage {
   readonly root: string;
 
   private readonly direct?: DirectPut;
+  /** Whether another thread can write as this storage does (no writer given for tests). */
+  private readonly shareable: boolean;
 
   /**
    * `directWrites`: write large objects with direct I/O where possible (default true);
@@ -59,6 +61,11 @@ export class LocalStorage implements Storage {
     this.root = path.resolve(rootDir);
     this.location = this.root;
     if (options.directWrites ?? true) this.direct = options.directPut ?? new DirectPut();
+    this.shareable = !options.directPut;
+  }
+
+  threadWrites(): ThreadWrites | undefined {
+    return this.shareable ? { root: this.root, directWrites: !!this.direct } : undefined;
   }
 
   async get(key: string, range?: ByteRange): Promise<Buffer> {

@@ -29,6 +29,14 @@ export interface ByteRange {
   length: number;
 }
 
+/** What a thread needs to write into a directory backend on its own (`Storage.threadWrites`). */
+export interface ThreadWrites {
+  /** The backend's root directory (absolute). */
+  root: string;
+  /** Whether large objects are written with direct I/O. */
+  directWrites: boolean;
+}
+
 export interface Storage {
   /** Human-readable location for messages, without credentials (e.g. `s3://bucket/prefix`). */
   readonly location: string;
@@ -47,6 +55,13 @@ export interface Storage {
    * file may not exist. Wrappers that must see every read (fault injection) do not offer it.
    */
   localPath?(key: string): string;
+  /**
+   * Optional: how another thread can write objects into this storage itself, for backends that
+   * keep each object in a file of its own (the directory backend): a backup's worker threads then
+   * store the packs they make without handing them over. Wrappers that must see every write
+   * (read-only, fault injection) do not offer it.
+   */
+  threadWrites?(): ThreadWrites | undefined;
   /** Releases connections and handles. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   alignedBuffer,
+  roundUp,
+  writableInPlace,
   alignedInterior,
   DIRECT_ALIGN,
   PAGE_SIZE,
@@ -55,5 +57,26 @@ describe('alignedBuffer', () => {
     expect(buf.length).toBeGreaterThanOrEqual(100_000);
     expect(buf.length % DIRECT_ALIGN).toBe(0);
     expect(buf.every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('writableInPlace', () => {
+  it('holds for aligned memory at a block boundary, only', () => {
+    const buf = alignedBuffer(3 * DIRECT_ALIGN)!;
+    expect(writableInPlace(buf.subarray(0, 100))).toBe(true);
+    expect(writableInPlace(buf.subarray(DIRECT_ALIGN, DIRECT_ALIGN + 5000))).toBe(true);
+    expect(writableInPlace(buf.subarray(buf.length - DIRECT_ALIGN, buf.length - 1))).toBe(true);
+    // Not on a block boundary; not aligned memory at all.
+    expect(writableInPlace(buf.subarray(1, 100))).toBe(false);
+    expect(writableInPlace(Buffer.alloc(2 * DIRECT_ALIGN).subarray(0, 100))).toBe(false);
+  });
+
+  it('rounds up to whole blocks', () => {
+    expect([0, 1, DIRECT_ALIGN, DIRECT_ALIGN + 1].map(roundUp)).toEqual([
+      0,
+      DIRECT_ALIGN,
+      DIRECT_ALIGN,
+      2 * DIRECT_ALIGN,
+    ]);
   });
 });

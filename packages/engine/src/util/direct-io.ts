@@ -48,11 +48,33 @@ export function alignedBuffer(bytes: number): Buffer | undefined {
   if (!Memory) return undefined;
   const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
   try {
-    return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+    const memory = new Memory({ initial: pages, maximum: pages }).buffer;
+    alignedMemory.add(memory);
+    return Buffer.from(memory);
   } catch (err) {
     if (err instanceof RangeError) return undefined; // no memory for it: write through the cache
     throw err;
   }
+}
+
+/** The memories `alignedBuffer` made (they start on a page boundary). */
+const alignedMemory = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Whether `data` can be written directly where it lies: it starts on a block boundary of memory
+ * from `alignedBuffer`, and its buffer has room after it to pad it to whole blocks.
+ */
+export function writableInPlace(data: Uint8Array): boolean {
+  return (
+    alignedMemory.has(data.buffer) &&
+    data.byteOffset % DIRECT_ALIGN === 0 &&
+    data.byteOffset + roundUp(data.length) <= data.buffer.byteLength
+  );
+}
+
+/** `n` rounded up to whole blocks of DIRECT_ALIGN bytes. */
+export function roundUp(n: number): number {
+  return Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
 }
 
 /**
