@@ -12,7 +12,7 @@ import { openJson, sealJson } from './context.js';
 import { sealedPayloadLength, sealPayloadInto } from './crypto.js';
 import { IntegrityError } from './errors.js';
 import type { BlobType } from './types.js';
-import { alignedBuffer, DIRECT_ALIGN } from './util/direct-io.js';
+import { paddableBuffer, paddingRoom } from './util/direct-io.js';
 
 export type PackHeaderRow = [
   id: string,
@@ -59,7 +59,7 @@ export class PackWriter {
    * packs come back through `recycle`, and `ready` is false while none is at hand. With `aligned`,
    * buffers are aligned memory with room for padding after the pack (util/direct-io.ts), so a
    * finished pack can be written with direct I/O where it lies; such buffers cannot be
-   * transferred to another thread.
+   * transferred to another thread (util/direct-io.ts `paddableBuffer`).
    */
   constructor(
     private readonly initialCapacity = 1 << 20,
@@ -138,7 +138,7 @@ export class PackWriter {
     if (need <= this.buf.length) return;
     if (this.buf.length === 0) {
       const spare = this.spare.pop();
-      const room = spare ? spare.byteLength - this.padding() : 0;
+      const room = spare ? spare.byteLength - paddingRoom(spare) : 0;
       if (spare && room >= need) {
         this.buf = Buffer.from(spare, 0, room);
         return;
@@ -151,16 +151,8 @@ export class PackWriter {
     this.buf = grown;
   }
 
-  /** Bytes kept free at the end of a buffer, for padding a direct write. */
-  private padding(): number {
-    return this.aligned ? DIRECT_ALIGN : 0;
-  }
-
   private allocate(bytes: number): Buffer {
-    const memory = this.aligned ? alignedBuffer(bytes + DIRECT_ALIGN) : undefined;
-    return memory
-      ? memory.subarray(0, memory.length - DIRECT_ALIGN)
-      : Buffer.allocUnsafeSlow(bytes);
+    return (this.aligned && paddableBuffer(bytes)) || Buffer.allocUnsafeSlow(bytes);
   }
 }
 

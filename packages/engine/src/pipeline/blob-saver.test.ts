@@ -189,9 +189,13 @@ describe.each([
     await mkdir(join(root, 'data'));
     const hex = [...Array(256).keys()].map((n) => n.toString(16).padStart(2, '0'));
     for (const h of hex) await writeFile(join(root, 'data', h), '');
+    const put = vi.spyOn(storage, 'put');
     const failed = await backup(repo, { directory: src }, { saver: { workers } }).catch(
       (err: unknown) => err,
     );
+    // The worker's error failed the backup: the main thread never got to write its tree pack.
+    expect(put.mock.calls.filter(([key]) => key.startsWith('data/'))).toEqual([]);
+    put.mockRestore();
     expect(failed).toMatchObject({
       code: 'ECONFLICT',
       message: expect.stringMatching(/^cannot write data\//),
@@ -201,6 +205,17 @@ describe.each([
     const snap = await backup(repo, { directory: src }, { saver: { workers } });
     expect((await check(repo, { readData: true })).errors).toEqual([]);
     await expectRestores(repo, snap, src);
+  });
+
+  it('a worker that cannot start fails the backup (no wait for its answers)', async () => {
+    const storage = new LocalStorage(await dirs.make());
+    const repo = await initTestRepo(storage, 'pw');
+    // Chunker parameters a worker refuses (the repository's own are checked when it opens).
+    (repo.config.chunker as { avgSize: number }).avgSize = 3;
+    const src = await mixedTree(60);
+    await expect(backup(repo, { directory: src }, { saver: { workers } })).rejects.toThrow(
+      /avgSize|average|power of two/i,
+    );
   });
 
   it('a canceled backup leaves only indexed packs, which the next backup reuses', async () => {

@@ -275,7 +275,7 @@ export class BlobSaver {
     if (this.workersStore) {
       // The packs workers are storing count as running uploads.
       for (const lane of this.lanes) lane.endpoint.post({ t: 'drain' });
-      await this.until(() => this.lanes.every((lane) => lane.drained));
+      await this.waitFor(() => this.lanes.every((lane) => lane.drained), true);
     }
     await Promise.allSettled([...this.uploads]);
     this.writeIndex();
@@ -499,17 +499,13 @@ export class BlobSaver {
     );
   }
 
-  private async waitFor(ready: () => boolean): Promise<void> {
+  /** Waits for `ready`; throws once the saver failed (unless `evenIfFailed`). */
+  private async waitFor(ready: () => boolean, evenIfFailed = false): Promise<void> {
     for (;;) {
-      this.assertUsable();
+      if (!evenIfFailed) this.assertUsable();
       if (ready()) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
-  }
-
-  /** Waits for `ready`, failed or not. */
-  private async until(ready: () => boolean): Promise<void> {
-    while (!ready()) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   private wake(): void {

@@ -47,7 +47,11 @@ export function inlineEndpoint(init: WorkerInit, receive: (msg: FromWorker) => v
       try {
         core.handle(batch);
       } catch (err) {
-        receive({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+        // Like a thread that ends on a message that throws (worker-thread.ts).
+        closed = true;
+        core.close();
+        const message = err instanceof Error ? err.message : String(err);
+        receive({ t: 'error', message, exited: true });
       }
     }),
     async close() {
@@ -93,8 +97,10 @@ export function threadEndpoint(
       try {
         worker.postMessage(batch, transfer);
       } catch (err) {
-        // E.g. a buffer that cannot be transferred: the owner fails instead of waiting forever.
-        receive({ t: 'error', message: (err as Error).message });
+        // E.g. a buffer that cannot be transferred: the batch is lost, so the thread is given up
+        // and the owner fails instead of waiting forever for its answers.
+        fail((err as Error).message);
+        void worker.terminate();
       }
     }),
     async close() {

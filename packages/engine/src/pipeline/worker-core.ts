@@ -6,6 +6,7 @@ import { contentId, randomId } from '../crypto.js';
 import { EngineError, IntegrityError } from '../errors.js';
 import { packKey, PackWriter } from '../pack.js';
 import { LocalStorage } from '../storage/local.js';
+import { O_DIRECT } from '../util/direct-io.js';
 import { gcNudger } from './gc-nudge.js';
 import { SpanWriter } from './span-writer.js';
 import type {
@@ -116,7 +117,7 @@ export class WorkerCore {
     this.packer = new PackWriter(
       init.packSize + init.chunker.maxSize + (1 << 20),
       PACK_BUFFERS,
-      !!packStore?.directWrites,
+      !!packStore?.directWrites && O_DIRECT !== 0,
     );
   }
 
@@ -387,8 +388,15 @@ export class WorkerCore {
 
   /** Sends `flushed` or `drained` now, or once the packs being stored are stored. */
   private answer(t: 'flushed' | 'drained'): void {
-    if (this.storing) this.answerWhenStored = t;
-    else this.send({ msg: { t }, transfer: [] });
+    this.answerWhenStored = t;
+    this.answerIfStored();
+  }
+
+  private answerIfStored(): void {
+    const t = this.answerWhenStored;
+    if (!t || this.storing) return;
+    this.answerWhenStored = undefined;
+    this.send({ msg: { t }, transfer: [] });
   }
 
   /** Hands the finished pack over to the main thread, or stores it (`store`). */
@@ -416,10 +424,7 @@ export class WorkerCore {
       .finally(() => {
         this.storing--;
         this.packer.recycle(data.buffer as ArrayBuffer);
-        if (!this.storing && this.answerWhenStored) {
-          this.send({ msg: { t: this.answerWhenStored }, transfer: [] });
-          this.answerWhenStored = undefined;
-        }
+        this.answerIfStored();
         this.sealWaiting();
       });
   }

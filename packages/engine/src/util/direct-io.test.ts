@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   alignedBuffer,
+  paddableBuffer,
+  paddingRoom,
   roundUp,
   writableInPlace,
   alignedInterior,
@@ -61,13 +63,20 @@ describe('alignedBuffer', () => {
 });
 
 describe('writableInPlace', () => {
-  it('holds for aligned memory at a block boundary, only', () => {
-    const buf = alignedBuffer(3 * DIRECT_ALIGN)!;
+  it('holds for the memory of a paddable buffer at a block boundary, only', () => {
+    const buf = paddableBuffer(3 * DIRECT_ALIGN)!;
+    expect(buf.length).toBeGreaterThanOrEqual(3 * DIRECT_ALIGN);
+    expect(buf.buffer.byteLength - buf.length).toBe(DIRECT_ALIGN);
+    expect(paddingRoom(buf.buffer)).toBe(DIRECT_ALIGN);
     expect(writableInPlace(buf.subarray(0, 100))).toBe(true);
     expect(writableInPlace(buf.subarray(DIRECT_ALIGN, DIRECT_ALIGN + 5000))).toBe(true);
+    // Its last bytes: padded into the spare room after it.
     expect(writableInPlace(buf.subarray(buf.length - DIRECT_ALIGN, buf.length - 1))).toBe(true);
-    // Not on a block boundary; not aligned memory at all.
+    // Not on a block boundary; aligned memory that is not a paddable buffer's; plain memory.
     expect(writableInPlace(buf.subarray(1, 100))).toBe(false);
+    const aligned = alignedBuffer(2 * DIRECT_ALIGN)!;
+    expect(writableInPlace(aligned.subarray(0, 100))).toBe(false);
+    expect(paddingRoom(aligned.buffer)).toBe(0);
     expect(writableInPlace(Buffer.alloc(2 * DIRECT_ALIGN).subarray(0, 100))).toBe(false);
   });
 

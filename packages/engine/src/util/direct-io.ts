@@ -48,25 +48,40 @@ export function alignedBuffer(bytes: number): Buffer | undefined {
   if (!Memory) return undefined;
   const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
   try {
-    const memory = new Memory({ initial: pages, maximum: pages }).buffer;
-    alignedMemory.add(memory);
-    return Buffer.from(memory);
+    return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
   } catch (err) {
     if (err instanceof RangeError) return undefined; // no memory for it: write through the cache
     throw err;
   }
 }
 
-/** The memories `alignedBuffer` made (they start on a page boundary). */
-const alignedMemory = new WeakSet<ArrayBufferLike>();
+/** The memories of `paddableBuffer`s. */
+const paddable = new WeakSet<ArrayBufferLike>();
 
 /**
- * Whether `data` can be written directly where it lies: it starts on a block boundary of memory
- * from `alignedBuffer`, and its buffer has room after it to pad it to whole blocks.
+ * An aligned buffer of at least `bytes` bytes whose memory has DIRECT_ALIGN spare bytes after
+ * it, which a direct write of data from it may overwrite with padding (DirectPut writes such data
+ * where it lies); undefined where there is no aligned memory.
+ */
+export function paddableBuffer(bytes: number): Buffer | undefined {
+  const memory = alignedBuffer(bytes + DIRECT_ALIGN);
+  if (!memory) return undefined;
+  paddable.add(memory.buffer);
+  return memory.subarray(0, memory.length - DIRECT_ALIGN);
+}
+
+/** The spare bytes at the end of `memory`: DIRECT_ALIGN for a `paddableBuffer`'s, else 0. */
+export function paddingRoom(memory: ArrayBufferLike): number {
+  return paddable.has(memory) ? DIRECT_ALIGN : 0;
+}
+
+/**
+ * Whether `data` can be written directly where it lies: it starts on a block boundary of a
+ * `paddableBuffer`'s memory (whose spare bytes leave room to pad it to whole blocks).
  */
 export function writableInPlace(data: Uint8Array): boolean {
   return (
-    alignedMemory.has(data.buffer) &&
+    paddable.has(data.buffer) &&
     data.byteOffset % DIRECT_ALIGN === 0 &&
     data.byteOffset + roundUp(data.length) <= data.buffer.byteLength
   );
