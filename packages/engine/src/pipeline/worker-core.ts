@@ -28,6 +28,12 @@ const SEGMENT = 2 << 20;
  * that keeps memory bounded when storage is slower than reading.
  */
 const SLOTS = 4;
+/**
+ * Plaintext bytes sealed in one turn of the event loop; the rest waits for the next turn, so the
+ * steps of a pack being stored, and the main thread's verdicts, are not held up behind a long run
+ * of sealing (a worker that waits for a pack buffer to come back idles).
+ */
+const SEAL_TURN = 256 << 10;
 /** Chunk results are handed over at least every this many results. */
 const MAX_RESULTS = 64;
 /**
@@ -80,6 +86,8 @@ export class WorkerCore {
   private restoring: Promise<unknown> = Promise.resolve();
   /** New chunks to seal once a pack buffer is at hand. */
   private waitingStores: string[] = [];
+  /** Sealing goes on in the next turn (SEAL_TURN). */
+  private sealScheduled = false;
   private flushRequested = false;
   /** Where this worker stores its packs itself (WorkerInit.packStore). */
   private readonly store?: LocalStorage;
@@ -360,14 +368,27 @@ export class WorkerCore {
     this.sealWaiting();
   }
 
-  /** Seals the new chunks while a pack buffer is at hand; then answers a pending flush. */
+  /**
+   * Seals the new chunks while a pack buffer is at hand, SEAL_TURN bytes per turn; then answers a
+   * pending flush.
+   */
   private sealWaiting(): void {
-    if (this.draining) return;
+    if (this.draining || this.sealScheduled) return;
     let next = 0;
+    let sealed = 0;
     for (; next < this.waitingStores.length && this.packer.ready; next++) {
+      if (sealed >= SEAL_TURN) {
+        this.sealScheduled = true;
+        setImmediate(() => {
+          this.sealScheduled = false;
+          this.sealWaiting();
+        });
+        break;
+      }
       const id = this.waitingStores[next]!;
       const held = this.pending.get(id);
       if (!held) continue;
+      sealed += held.data.length;
       const { codec, body } = this.codec.encode(held.data);
       this.packer.addPayload(id, 'data', this.encKey, codec, body, held.data.length);
       this.nudge(body.length);
