@@ -48,7 +48,10 @@ export interface BackupOptions {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   saver?: SaverOptions;
-  /** Files being read at once (default 64; small files need many in flight to keep workers busy). */
+  /**
+   * Files in flight at once (default 512): small files need many, or the workers wait for the
+   * round trips of a few; bytes in flight are bounded on their own (SaverOptions).
+   */
   fileConcurrency?: number;
   /**
    * The progress scan of `source.directory`, started early with startBackupScan; the backup
@@ -182,7 +185,7 @@ class BackupRun {
     private readonly progress: Progress,
     private readonly options: BackupOptions,
   ) {
-    this.fileSlots = new Semaphore(options.fileConcurrency ?? 64);
+    this.fileSlots = new Semaphore(options.fileConcurrency ?? 512);
     this.scan = new ScanAhead(progress, options.signal);
   }
 
