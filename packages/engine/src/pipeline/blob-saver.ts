@@ -94,7 +94,8 @@ export class BlobSaver {
   /** Whether the workers store their packs themselves (a directory repository). */
   private readonly workersStore: boolean;
   private lastIndexWrite = Date.now();
-  private waiters: Array<() => void> = [];
+  /** Waits for a condition (`waitFor`), woken when it holds. */
+  private waiters: Array<{ ready: () => boolean; resume: () => void }> = [];
   private nextJob = 1;
   /** Plaintext bytes handed to (or read by) workers and not yet given a verdict. */
   private inFlight = 0;
@@ -501,18 +502,24 @@ export class BlobSaver {
 
   /** Waits for `ready`; throws once the saver failed (unless `evenIfFailed`). */
   private async waitFor(ready: () => boolean, evenIfFailed = false): Promise<void> {
+    const wakeUp = evenIfFailed ? ready : () => !!this.failure || ready();
     for (;;) {
       if (!evenIfFailed) this.assertUsable();
       if (ready()) return;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await new Promise<void>((resume) => this.waiters.push({ ready: wakeUp, resume }));
     }
   }
 
+  /** Resumes the waiters whose condition holds (or that stop at a failure); the rest wait on. */
   private wake(): void {
     this.flushDeferred();
+    if (!this.waiters.length) return;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) {
+      if (w.ready()) w.resume();
+      else this.waiters.push(w);
+    }
   }
 
   private fail(err: Error): void {

@@ -22,6 +22,8 @@ export class RestorePool {
     { lane: Lane; resolve(bytes: number): void; reject(e: Error): void }
   >();
   private next = 1;
+  /** A worker failed (or its thread is gone): every span from then on fails with this. */
+  private failure?: Error;
 
   constructor(
     repo: Repository,
@@ -50,6 +52,7 @@ export class RestorePool {
 
   /** Restores one span; resolves with the plaintext bytes written. `data` is handed over. */
   restore(span: SpanJob): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     const req = this.next++;
     lane.busy++;
@@ -66,8 +69,8 @@ export class RestorePool {
 
   private receive(msg: FromWorker): void {
     if (msg.t === 'error') {
-      for (const w of this.waiting.values())
-        w.reject(new Error(`restore worker failed: ${msg.message}`));
+      this.failure ??= new Error(`restore worker failed: ${msg.message}`);
+      for (const w of this.waiting.values()) w.reject(this.failure);
       this.waiting.clear();
       return;
     }

@@ -34,6 +34,8 @@ const SLOTS = 4;
  * of sealing (a worker that waits for a pack buffer to come back idles).
  */
 const SEAL_TURN = 256 << 10;
+/** What sealing a blob costs besides its bytes, counted as bytes (for turns of small blobs). */
+const BLOB_COST = 4 << 10;
 /** Chunk results are handed over at least every this many results. */
 const MAX_RESULTS = 64;
 /**
@@ -94,7 +96,6 @@ export class WorkerCore {
   /** Packs being stored, and the answer (`flushed`, `drained`) waiting for them. */
   private storing = 0;
   private answerWhenStored?: 'flushed' | 'drained';
-  private draining = false;
   private readonly nudge = gcNudger();
 
   constructor(
@@ -142,7 +143,7 @@ export class WorkerCore {
         this.packer.recycle(msg.buffer);
         this.sealWaiting();
       } else if (msg.t === 'drain') {
-        this.draining = this.closed = true;
+        this.closed = true;
         this.waitingStores = [];
         this.answer('drained');
       } else if (msg.t === 'files') {
@@ -373,7 +374,7 @@ export class WorkerCore {
    * pending flush.
    */
   private sealWaiting(): void {
-    if (this.draining || this.sealScheduled) return;
+    if (this.closed || this.sealScheduled) return;
     let next = 0;
     let sealed = 0;
     for (; next < this.waitingStores.length && this.packer.ready; next++) {
@@ -381,14 +382,14 @@ export class WorkerCore {
         this.sealScheduled = true;
         setImmediate(() => {
           this.sealScheduled = false;
-          this.sealWaiting();
+          this.outsideHandle(() => this.sealWaiting());
         });
         break;
       }
       const id = this.waitingStores[next]!;
       const held = this.pending.get(id);
       if (!held) continue;
-      sealed += held.data.length;
+      sealed += held.data.length + BLOB_COST;
       const { codec, body } = this.codec.encode(held.data);
       this.packer.addPayload(id, 'data', this.encKey, codec, body, held.data.length);
       this.nudge(body.length);
@@ -405,6 +406,20 @@ export class WorkerCore {
   private flush(): void {
     if (this.packer.count) this.handOverPack();
     this.answer('flushed');
+  }
+
+  /**
+   * Runs work that is not part of a message's handling (a scheduled turn, a store's completion):
+   * an exception ends this core, reported as `handle`'s would be (worker-thread.ts).
+   */
+  private outsideHandle(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.closed = true;
+      const message = err instanceof Error ? err.message : String(err);
+      this.send({ msg: { t: 'error', message, exited: true }, transfer: [] });
+    }
   }
 
   /** Sends `flushed` or `drained` now, or once the packs being stored are stored. */
@@ -446,7 +461,7 @@ export class WorkerCore {
         this.storing--;
         this.packer.recycle(data.buffer as ArrayBuffer);
         this.answerIfStored();
-        this.sealWaiting();
+        this.outsideHandle(() => this.sealWaiting());
       });
   }
 
