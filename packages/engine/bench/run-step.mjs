@@ -5,17 +5,15 @@
 // LocalStorage and restore false), BENCH_WORKERS=N sets a restore's worker threads.
 // Prints one JSON line: the step's own result plus `seconds` (inside the process, after start-up)
 // and `cpuSeconds` / `maxRssBytes` (this process, worker threads included).
-import {
-  LocalStorage,
-  Repository,
-  backup,
-  restoreDirectory,
-  startBackupScan,
-} from '../dist/index.js';
-
-const PASSWORD = 'bench-password';
+import { prestartWorkers } from '../dist/prestart.js';
 
 const [step, repoDir, path] = process.argv.slice(2);
+// As the CLI's data commands do: the worker threads boot while the engine loads.
+if (step === 'backup' || step === 'restore') prestartWorkers();
+const { LocalStorage, Repository, backup, restoreDirectory, startBackupScan } =
+  await import('../dist/index.js');
+
+const PASSWORD = 'bench-password';
 const direct = process.env.BENCH_DIRECT !== '0';
 const storage = new LocalStorage(repoDir, { directWrites: direct });
 const started = process.hrtime.bigint();

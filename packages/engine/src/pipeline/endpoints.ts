@@ -1,10 +1,10 @@
 /** Where chunk work runs: worker threads (default) or inline on the main thread (tests, tiny jobs). */
-import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { WorkerCore } from './worker-core.js';
+import { workerScript } from './worker-script.js';
+
+export { defaultWorkers, workerScript } from './worker-script.js';
 
 export interface Endpoint {
   /** Queues a message; the queue goes out as one batch on the next turn of the event loop. */
@@ -61,17 +61,6 @@ export function inlineEndpoint(init: WorkerInit, receive: (msg: FromWorker) => v
   };
 }
 
-/**
- * The compiled worker script. Under a test runner the engine runs from its TypeScript sources,
- * where no `.js` sibling exists; then the built copy in dist/ is used, if there is one.
- */
-export function workerScript(): URL | undefined {
-  const here = new URL('./worker-thread.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const built = new URL('../../dist/pipeline/worker-thread.js', import.meta.url);
-  return existsSync(fileURLToPath(built)) ? built : undefined;
-}
-
 /** A worker thread (a started spare, or a new one) given `init` as its first message. */
 export function threadEndpoint(
   script: URL,
@@ -125,9 +114,4 @@ export function startEndpoints(
   return Array.from({ length: count }, (_, k) =>
     threadEndpoint(script, init, (msg) => receive(msg, k), spares?.take()),
   );
-}
-
-/** Default worker count: one per CPU, at most 4. */
-export function defaultWorkers(): number {
-  return Math.min(4, Math.max(1, cpus().length));
 }

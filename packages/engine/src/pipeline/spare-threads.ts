@@ -4,9 +4,32 @@
  * backup or restore takes them instead of starting its own. A thread gets its keys with its
  * first message (see worker-thread.ts), so it can start before they are known. Idle spares
  * never keep the process alive; `close` ends them.
+ *
+ * A program can start them earlier still, before it loads the engine (prestart.ts): they then
+ * boot on the CPU the main thread leaves idle while it loads its modules, and the first
+ * `SpareThreads.start` takes them over.
  */
 import { Worker } from 'node:worker_threads';
-import { workerScript } from './endpoints.js';
+import { defaultWorkers, workerScript } from './worker-script.js';
+
+/** Threads `prestartWorkers` started, for the first SpareThreads to take over. */
+const early = new Set<Worker>();
+
+/**
+ * Starts `count` worker threads now, before a repository is opened (see prestart.ts). Idle,
+ * they never keep the process alive.
+ */
+export function prestartWorkers(count = defaultWorkers()): void {
+  const script = workerScript();
+  if (!script) return;
+  for (let k = early.size; k < count; k++) {
+    const worker = new Worker(script);
+    worker.unref();
+    const forget = () => early.delete(worker);
+    worker.on('error', forget).on('exit', forget);
+    early.add(worker);
+  }
+}
 
 export class SpareThreads {
   private idle: Worker[] = [];
@@ -16,17 +39,23 @@ export class SpareThreads {
   /** Starts threads until `count` are idle (none when the engine runs without a build). */
   start(count: number): void {
     if (!this.script) return;
-    while (this.idle.length < count) {
-      const worker = new Worker(this.script);
-      worker.unref();
-      // A spare that fails before it is taken is simply forgotten; its taker would have seen
-      // the failure as the pool's error.
-      const forget = () => {
-        this.idle = this.idle.filter((w) => w !== worker);
-      };
-      worker.on('error', forget).on('exit', forget);
-      this.idle.push(worker);
+    for (const worker of early) {
+      if (this.idle.length >= count) break;
+      early.delete(worker);
+      this.adopt(worker);
     }
+    while (this.idle.length < count) this.adopt(new Worker(this.script));
+  }
+
+  private adopt(worker: Worker): void {
+    worker.unref();
+    // A spare that fails before it is taken is simply forgotten; its taker would have seen
+    // the failure as the pool's error.
+    const forget = () => {
+      this.idle = this.idle.filter((w) => w !== worker);
+    };
+    worker.on('error', forget).on('exit', forget);
+    this.idle.push(worker);
   }
 
   get size(): number {
