@@ -254,12 +254,10 @@ export class BlobSaver {
     await this.waitFor(() => this.jobs.size === 0 && this.deferred.length === 0);
     this.flushing = this.lanes.length;
     for (const lane of this.lanes) lane.endpoint.post({ t: 'flush' });
-    // What this thread sealed (trees: the caller saved them all before flushing) goes up while
-    // the workers finish theirs.
+    await this.waitFor(() => this.flushing === 0);
     for (const type of ['data', 'tree'] as const) {
       if (this.packers[type].count) this.upload(type);
     }
-    await this.waitFor(() => this.flushing === 0);
     await this.waitFor(() => this.queued.length === 0 && this.uploads.size === 0);
     this.writeIndex();
     while (this.indexWrites.size) await Promise.all([...this.indexWrites]);
