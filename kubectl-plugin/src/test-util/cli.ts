@@ -1,6 +1,7 @@
 /**
- * Test helpers: run the BUILT executable (`dist/bin.js`) in a child process with a temporary
- * HOME and a controlled environment, or the program in-process with in-memory streams.
+ * Test helpers: run the BUILT executable in a child process, through the installed entry
+ * (`bin/kubectl-backup.js`, which loads `dist/bin.js`), with a temporary HOME and a controlled
+ * environment, or the program in-process with in-memory streams.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../cli.js';
 import type { CliIO } from '../io.js';
 
-export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/kubectl-backup.js', import.meta.url));
 
 export interface RunResult {
   code: number;

@@ -11,7 +11,7 @@ import { MemoryStorage } from '../storage/memory.js';
 import { initTestRepo, randomBytesSeeded, tempDirs } from '../testing/repo-fixtures.js';
 import { threadEndpoint, workerScript } from './endpoints.js';
 import { workerInit, type FromWorker } from './protocol.js';
-import { SpareThreads } from './spare-threads.js';
+import { prestartWorkers, SpareThreads } from './spare-threads.js';
 
 // Every worker thread this file starts, to see that each one ends.
 const threads = vi.hoisted((): Worker[] => []);
@@ -55,6 +55,26 @@ describe('worker threads started while the password is checked', () => {
     expect(repo.spareThreads.size).toBe(0);
     expect((await readFile(join(out, 'data.bin'))).equals(data)).toBe(true);
     await repo.close();
+  });
+
+  it('started before the engine is used (prestartWorkers) are the ones the repository takes', async () => {
+    const { storage, src, data } = await repoWithData();
+    threads.length = 0;
+    prestartWorkers(2);
+    expect(threads).toHaveLength(2);
+    const repo = await Repository.open(storage, 'pw', { prestartWorkers: 2 });
+    expect(repo.spareThreads.size).toBe(2);
+    const snap = await backup(repo, { directory: src }, { saver: { workers: 2 } });
+    // Without prestarting at open too, a backup takes them.
+    prestartWorkers(2);
+    const plain = await Repository.open(storage, 'pw');
+    const out = await dirs.make();
+    await restoreDirectory(plain, snap, out, { workers: 2 });
+    expect((await readFile(join(out, 'data.bin'))).equals(data)).toBe(true);
+    // Four started early, none by the repositories.
+    expect(threads).toHaveLength(4);
+    await Promise.all([repo.close(), plain.close()]);
+    await Promise.all(threads.map((w) => (w.threadId === -1 ? undefined : once(w, 'exit'))));
   });
 
   it('are ended by close when no backup took them, and by a failed open', async () => {

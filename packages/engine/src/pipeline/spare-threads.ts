@@ -31,6 +31,14 @@ export function prestartWorkers(count = defaultWorkers()): void {
   }
 }
 
+function takeEarly(): Worker | undefined {
+  for (const worker of early) {
+    early.delete(worker);
+    return worker;
+  }
+  return undefined;
+}
+
 export class SpareThreads {
   private idle: Worker[] = [];
 
@@ -39,12 +47,7 @@ export class SpareThreads {
   /** Starts threads until `count` are idle (none when the engine runs without a build). */
   start(count: number): void {
     if (!this.script) return;
-    for (const worker of early) {
-      if (this.idle.length >= count) break;
-      early.delete(worker);
-      this.adopt(worker);
-    }
-    while (this.idle.length < count) this.adopt(new Worker(this.script));
+    while (this.idle.length < count) this.adopt(takeEarly() ?? new Worker(this.script));
   }
 
   private adopt(worker: Worker): void {
@@ -62,9 +65,12 @@ export class SpareThreads {
     return this.idle.length;
   }
 
-  /** An idle thread, now holding the process open like any working thread, or undefined. */
+  /**
+   * An idle thread (its own, or one `prestartWorkers` started), now holding the process open like
+   * any working thread, or undefined.
+   */
   take(): Worker | undefined {
-    const worker = this.idle.shift();
+    const worker = this.idle.shift() ?? takeEarly();
     worker?.ref();
     return worker;
   }
