@@ -258,6 +258,7 @@ describe('robustness', () => {
     expect(uploaded).toBeGreaterThan(data.length * 0.1);
     const snap = await backup(after, { documents: [{ name: 'big', data }] }, opts);
     expect(snap.stats.bytesAdded).toBe(data.length - uploaded);
+    expect(snap.stats.bytesAdded).toBeLessThan(data.length * 0.8);
     expect((await readItem(after, snap.id, 'big')).equals(data)).toBe(true);
   });
 });

@@ -199,9 +199,11 @@ describe.each([
       code: 'ECONFLICT',
       message: expect.stringMatching(/^cannot write data\//),
     });
-    // A worker's pack failed the backup (mid-way), not the main thread's tree pack (at the end).
+    // A worker's pack failed the backup (mid-way), not the main thread's tree pack (at the end):
+    // the main thread never got to write its tree pack.
     const key = /^cannot write (\S+)/.exec((failed as Error).message)![1];
     expect(put.mock.calls.map(([k]) => k)).not.toContain(key);
+    expect(put.mock.calls.filter(([k]) => k.startsWith('data/'))).toEqual([]);
     put.mockRestore();
     expect((failed as Error).message).not.toMatch(/chunk worker/);
     for (const h of hex) await rm(join(root, 'data', h));

@@ -3,9 +3,10 @@
  * hash and — once this thread, which owns the index, has said which chunks are new — compress,
  * seal and pack them; whole packs come back here and are uploaded concurrently, or, in a
  * directory repository, the workers store them themselves (no copy, no hand-over) and report
- * them; index files are written as packs land. Memory is bounded by `maxInFlightBytes` (stream data handed to workers
- * and not yet given a verdict), the workers' fixed read arenas, and a few packs (verdicts are
- * held back while a finished pack waits for an upload slot), whatever the size of the data.
+ * them; index files are written as packs land. Memory is bounded by `maxInFlightBytes` (stream
+ * data handed to workers and not yet given a verdict), the workers' fixed read arenas, and a few
+ * packs (verdicts are held back while a finished pack waits for an upload slot), whatever the
+ * size of the data.
  */
 import type { Repository } from '../repository.js';
 import { contentId, randomId } from '../crypto.js';

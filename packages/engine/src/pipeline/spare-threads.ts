@@ -23,12 +23,19 @@ export function prestartWorkers(count = defaultWorkers()): void {
   const script = workerScript();
   if (!script) return;
   for (let k = early.size; k < count; k++) {
-    const worker = new Worker(script);
-    worker.unref();
-    const forget = () => early.delete(worker);
-    worker.on('error', forget).on('exit', forget);
+    const worker = idle(new Worker(script), () => early.delete(worker));
     early.add(worker);
   }
+}
+
+/**
+ * Lets an idle thread not hold the process open; `forget` runs if it fails or ends before it is
+ * taken (its taker would have seen the failure as the pool's error).
+ */
+function idle(worker: Worker, forget: () => void): Worker {
+  worker.unref();
+  worker.on('error', forget).on('exit', forget);
+  return worker;
 }
 
 function takeEarly(): Worker | undefined {
@@ -51,14 +58,7 @@ export class SpareThreads {
   }
 
   private adopt(worker: Worker): void {
-    worker.unref();
-    // A spare that fails before it is taken is simply forgotten; its taker would have seen
-    // the failure as the pool's error.
-    const forget = () => {
-      this.idle = this.idle.filter((w) => w !== worker);
-    };
-    worker.on('error', forget).on('exit', forget);
-    this.idle.push(worker);
+    this.idle.push(idle(worker, () => (this.idle = this.idle.filter((w) => w !== worker))));
   }
 
   get size(): number {
